@@ -1,0 +1,5 @@
+"""``python -m relmine``."""
+
+from relmine.cli import main
+
+main()

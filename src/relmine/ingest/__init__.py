@@ -1,0 +1,1 @@
+"""Readers of each input kind, dialect sniffing and identity normalisation."""

@@ -1,0 +1,66 @@
+"""Call-detail records (SPEC §2 ``cdr``): one row per call or message.
+
+Phone numbers become E.164 (:func:`~relmine.ingest.identity.phone_table`, applied to the distinct
+values and joined back), timestamps become an instant plus local wall-clock time, and the event
+type is mapped onto voice/sms/mms. Without a ``type`` column (or an empty cell), a row with a
+positive duration is a voice call and one without is a message.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from relmine.ingest.core import ReadContext, distinct_values, first_reason, map_identifiers, raw
+from relmine.ingest.identity import phone_table
+from relmine.ingest.timestamps import detect_timestamp_format, parse_timestamps
+from relmine.schema import CDR_STORE, EVENT_TYPES, TYPE_ALIASES
+
+__all__ = ["TABLE", "normalise"]
+
+TABLE = "cdr"
+_MAX_DURATION_S = 2**31 - 1
+
+
+def normalise(lf: pl.LazyFrame, ctx: ReadContext) -> pl.LazyFrame:
+    """Add the store's ``cdr`` columns and ``_reason`` to a scanned call-detail file."""
+    phones = phone_table(distinct_values(lf, ["caller", "callee"]), region=ctx.settings.region)
+    lf = map_identifiers(lf, "caller", phones, value="phone", out="caller")
+    lf = map_identifiers(lf, "callee", phones, value="phone", out="callee")
+
+    fmt = detect_timestamp_format(ctx.sample("start_time"))
+    ts_utc, ts_local = parse_timestamps(raw("start_time"), fmt, timezone=ctx.settings.timezone)
+    seconds = ctx.col("duration_s").str.replace(r"\.0*$", "").cast(pl.Float64, strict=False)
+    type_raw = ctx.col("type").str.to_lowercase()
+    inferred = pl.when(seconds > 0).then(pl.lit("voice")).otherwise(pl.lit("sms"))
+    event_type = (
+        pl.when(type_raw.is_null())
+        .then(inferred)
+        .otherwise(type_raw.replace_strict(TYPE_ALIASES, default=None, return_dtype=pl.String))
+    )
+    lf = lf.with_columns(
+        ts_utc.alias("ts_utc"),
+        ts_local.alias("ts_local"),
+        seconds.alias("_seconds"),
+        event_type.alias("_type"),
+    )
+    reason = first_reason(
+        [
+            (raw("caller").is_null(), "missing caller"),
+            (raw("callee").is_null(), "missing callee"),
+            (raw("start_time").is_null(), "missing start_time"),
+            (pl.col("ts_utc").is_null(), "bad timestamp"),
+            (pl.col("caller").is_null(), "invalid phone number"),
+            (pl.col("callee").is_null(), "invalid phone number"),
+            (ctx.col("duration_s").is_not_null() & pl.col("_seconds").is_null(), "bad duration"),
+            (pl.col("_seconds") < 0, "negative duration"),
+            (pl.col("_seconds") > _MAX_DURATION_S, "bad duration"),
+            (pl.col("_type").is_null(), "unknown type"),
+        ]
+    )
+    return lf.with_columns(
+        reason,
+        duration_s=pl.col("_seconds").round().cast(pl.Int32, strict=False),
+        type=pl.col("_type").cast(pl.Enum(list(EVENT_TYPES)), strict=False),
+        cell_id=ctx.col("cell_id"),
+        roaming_country=ctx.col("roaming_country").str.to_uppercase(),
+    ).with_columns(pl.col(c).cast(t) for c, t in CDR_STORE.items() if c in ("caller", "callee"))

@@ -1,0 +1,369 @@
+"""The ingest run: sniff every file, read each with its kind's rules, and commit them to the store.
+
+Each kind module (:mod:`~relmine.ingest.cdr`, :mod:`~relmine.ingest.bank`, ...) turns the file's
+raw string columns into the store's columns plus a ``_reason`` column that is null for a good row
+and names the first problem of a bad one. This module does the rest the same way for every kind:
+the split into accepted rows and rejects, de-duplication (within the file and against what the
+store already holds), the reject-rate check, and the bookkeeping that makes every input row
+accounted for: ``rows = accepted + rejected + duplicates``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import polars as pl
+import pyarrow.parquet as pq
+
+from relmine.config import Settings
+from relmine.errors import InputError, RejectRateExceeded
+from relmine.ingest.dialect import Dialect, check_columns, detect_kind, sniff
+from relmine.schema import KINDS, REJECTS_STORE
+from relmine.store import TABLES, Store, Transaction
+
+__all__ = [
+    "FileResult",
+    "IngestReport",
+    "ReadContext",
+    "distinct_values",
+    "first_reason",
+    "ingest",
+    "map_identifiers",
+    "raw",
+    "scan_text",
+]
+
+RAW_PREFIX = "raw."
+
+
+def raw(name: str) -> pl.Expr:
+    """The raw, stripped string value of input column ``name`` (null when absent or empty)."""
+    return pl.col(RAW_PREFIX + name)
+
+
+@dataclass(frozen=True)
+class ReadContext:
+    """What a kind's reader needs to know about the file and the run."""
+
+    path: Path
+    dialect: Dialect
+    settings: Settings
+    #: What the table already holds: the store's committed parts and parts staged by this run.
+    existing: pl.LazyFrame
+
+    def has(self, name: str) -> bool:
+        """Whether the file has input column ``name``."""
+        return name in self.dialect.columns
+
+    def col(self, name: str) -> pl.Expr:
+        """Raw string column ``name``, or nulls when the file lacks that optional column."""
+        return raw(name) if self.has(name) else pl.lit(None, dtype=pl.String)
+
+    def sample(self, name: str) -> list[str]:
+        """The sniffed sample's values of column ``name``."""
+        if not self.has(name):
+            return []
+        i = self.dialect.columns.index(name)
+        return [row[i] for row in self.dialect.sample if len(row) > i]
+
+
+def distinct_values(lf: pl.LazyFrame, names: Sequence[str]) -> pl.Series:
+    """Distinct non-null raw values of the given columns, for per-value normalisation."""
+    parts = [lf.select(pl.col(RAW_PREFIX + n).alias("v")) for n in names]
+    return pl.concat(parts).drop_nulls().unique().collect(engine="streaming").to_series()
+
+
+def map_identifiers(
+    lf: pl.LazyFrame, name: str, table: pl.DataFrame, *, value: str, out: str
+) -> pl.LazyFrame:
+    """Join a normalisation table (``raw``, ``value``, ``reason``) onto raw column ``name``.
+
+    Adds ``out`` (the normalised identifier) and ``out + "_reason"``.
+    """
+    mapping = table.lazy().select(
+        pl.col("raw").alias(RAW_PREFIX + name),
+        pl.col(value).alias(out),
+        pl.col("reason").alias(out + "_reason"),
+    )
+    return lf.join(mapping, on=RAW_PREFIX + name, how="left", maintain_order="left")
+
+
+def first_reason(checks: Sequence[tuple[pl.Expr, str | pl.Expr]]) -> pl.Expr:
+    """The first failing check's reason, or null when every check passes."""
+    expr = pl.when(checks[0][0]).then(_as_expr(checks[0][1]))
+    for cond, reason in checks[1:]:
+        expr = expr.when(cond).then(_as_expr(reason))
+    return expr.otherwise(None).alias("_reason")
+
+
+def _as_expr(reason: str | pl.Expr) -> pl.Expr:
+    return pl.lit(reason, dtype=pl.String) if isinstance(reason, str) else reason
+
+
+class KindReader(Protocol):
+    """What a kind module provides to :func:`ingest`."""
+
+    TABLE: str
+
+    def normalise(self, lf: pl.LazyFrame, ctx: ReadContext) -> pl.LazyFrame: ...
+
+
+@dataclass
+class FileResult:
+    """What happened to one input file."""
+
+    path: str
+    kind: str
+    sha256: str
+    status: str
+    rows: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    duplicates: int = 0
+    rejected_by_reason: dict[str, int] = field(default_factory=dict)
+
+    def record(self) -> dict[str, Any]:
+        """The manifest's record of this file."""
+        return {
+            "path": self.path,
+            "kind": self.kind,
+            "sha256": self.sha256,
+            "rows": self.rows,
+            "accepted": self.accepted,
+            "rejected": self.rejected,
+            "duplicates": self.duplicates,
+            "rejected_by_reason": dict(sorted(self.rejected_by_reason.items())),
+        }
+
+
+@dataclass
+class IngestReport:
+    """The outcome of one ``relmine ingest`` run."""
+
+    store: Path
+    files: list[FileResult]
+
+    @property
+    def refused(self) -> list[FileResult]:
+        return [f for f in self.files if f.status == "refused"]
+
+
+def _readers() -> dict[str, Callable[[], KindReader]]:
+    from relmine.ingest import bank, cdr, cells, customers
+
+    return {"bank": bank, "cdr": cdr, "customers": customers, "cells": cells}  # type: ignore[dict-item]
+
+
+def expand_paths(paths: Sequence[Path]) -> list[Path]:
+    """Files named, with a directory standing for the ``.csv``/``.txt`` files in it (sorted)."""
+    out: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            found = sorted(q for q in p.iterdir() if q.suffix.lower() in {".csv", ".txt", ".tsv"})
+            if not found:
+                raise InputError(f"{p} is a directory with no .csv files in it")
+            out.extend(found)
+        elif not p.exists():
+            raise InputError(f"{p} does not exist")
+        else:
+            out.append(p)
+    return out
+
+
+def sha256_of(path: Path) -> str:
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+def scan_text(path: Path, dialect: Dialect) -> pl.LazyFrame:
+    """Scan a CSV with every column as a stripped string named ``raw.<column>``, plus ``_line``.
+
+    ``_line`` is the 1-based line number of the row in the file (the header is line 1), assuming
+    no quoted field spans lines. Blank lines are not rows.
+    """
+    if dialect.encoding not in ("utf-8", "utf-8-sig"):
+        raise InputError(
+            f"{path.name} is encoded in {dialect.encoding}; convert it to UTF-8 "
+            f"(iconv -f {dialect.encoding} -t utf-8) or pass --mapping with its encoding"
+        )
+    names = [RAW_PREFIX + c for c in dialect.columns]
+    if len(set(names)) != len(names):
+        raise InputError(f"{path.name} has two columns with the same name: {dialect.header}")
+    lf = pl.scan_csv(
+        path,
+        separator=dialect.separator,
+        infer_schema=False,
+        new_columns=names,
+        row_index_name="_line",
+        row_index_offset=2,
+        truncate_ragged_lines=True,
+        encoding="utf8-lossy",
+        raise_if_empty=False,
+    )
+    stripped = [pl.col(n).str.strip_chars().replace("", None) for n in names]
+    return lf.with_columns(pl.col("_line").cast(pl.Int64), *stripped).filter(
+        pl.any_horizontal(pl.col(n).is_not_null() for n in names)
+    )
+
+
+def _rejects_frame(base: pl.LazyFrame, ctx: ReadContext) -> pl.LazyFrame:
+    raw_cols = [pl.col(RAW_PREFIX + c).fill_null("") for c in ctx.dialect.columns]
+    return (
+        base.filter(pl.col("_reason").is_not_null())
+        .select(
+            file=pl.lit(ctx.path.name),
+            line=pl.col("_line"),
+            reason=pl.col("_reason"),
+            raw=pl.concat_str(raw_cols, separator=ctx.dialect.separator),
+        )
+        .cast(REJECTS_STORE)
+    )
+
+
+def _read_file(
+    path: Path,
+    kind: str,
+    dialect: Dialect,
+    txn: Transaction,
+    result: FileResult,
+    settings: Settings,
+) -> None:
+    reader = _readers()[kind]
+    table = reader.TABLE
+    staged = [txn.staging / n for n in txn.parts.get(table, [])]
+    existing = pl.concat([txn.store.scan(table), *[pl.scan_parquet(p) for p in staged]])
+    ctx = ReadContext(path=path, dialect=dialect, settings=settings, existing=existing)
+    base = reader.normalise(scan_text(path, dialect), ctx)
+    columns = list(TABLES[table])
+    valid = base.filter(pl.col("_reason").is_null()).select(columns)
+
+    # Earlier rows of this file and everything already stored (or staged by this run) win.
+    fresh = valid.unique(maintain_order=True, keep="first")
+    if txn.store.manifest["tables"][table] or staged:
+        fresh = fresh.join(
+            existing, on=columns, how="anti", nulls_equal=True, maintain_order="left"
+        )
+
+    acc_path, acc_name = txn.part_path(table)
+    rej_path, rej_name = txn.part_path("rejects")
+    rejects = _rejects_frame(base, ctx)
+    counts = base.select(rows=pl.len())
+    # One collect_all so the file is scanned once for all three results.
+    counted = pl.collect_all(
+        [
+            fresh.sink_parquet(acc_path, lazy=True),
+            rejects.sink_parquet(rej_path, lazy=True),
+            counts,
+        ]
+    )[-1]
+    rows = counted.item(0, "rows")
+    accepted = pq.read_metadata(acc_path).num_rows
+    rejected_rows = pl.read_parquet(rej_path, columns=["reason"])
+    result.rows = int(rows)
+    result.accepted = accepted
+    result.rejected = rejected_rows.height
+    result.duplicates = result.rows - result.accepted - result.rejected
+    result.rejected_by_reason = dict(
+        sorted(rejected_rows["reason"].value_counts().iter_rows(), key=lambda kv: (-kv[1], kv[0]))
+    )
+    if accepted == 0:
+        txn.drop_part(table, acc_name)
+    if result.rejected == 0:
+        txn.drop_part("rejects", rej_name)
+    if result.rows and result.rejected / result.rows > settings.max_reject_rate:
+        result.status = "refused"
+        if accepted:
+            txn.drop_part(table, acc_name)
+        if result.rejected:
+            txn.drop_part("rejects", rej_name)
+        return
+    result.status = "ingested"
+    txn.add_file(result.record())
+
+
+def ingest(
+    paths: Sequence[Path],
+    *,
+    store_dir: Path,
+    kind: str = "auto",
+    region: str | None = None,
+    timezone: str | None = None,
+    max_reject_rate: float | None = None,
+    on_file: Callable[[FileResult], None] | None = None,
+) -> IngestReport:
+    """Ingest files into the store at ``store_dir``, creating it if needed.
+
+    Every file is sniffed before anything is written, so a file that is empty, binary, header-less
+    or of no known kind stops the run with the store untouched. Files already in the store (same
+    content hash) are skipped. A file with more rejected rows than ``max_reject_rate`` allows is
+    not stored; the others are, and :class:`RejectRateExceeded` is raised after the commit.
+
+    Parameters
+    ----------
+    paths : sequence of Path
+        Files, or directories of ``.csv`` files.
+    store_dir : Path
+        The store (created on first use, with ``region`` and ``timezone`` saved in it).
+    kind : {"auto", "bank", "cdr", "customers", "cells"}
+        Kind of every file; ``auto`` decides per file from its header.
+    region, timezone, max_reject_rate
+        Override the store's settings for this run.
+    on_file : callable, optional
+        Called with each file's result as soon as it is known (for progress output).
+
+    Returns
+    -------
+    IngestReport
+
+    Raises
+    ------
+    InputError
+        A file cannot be read as asked (nothing is written).
+    RejectRateExceeded
+        At least one file had too many bad rows (the other files were stored).
+    """
+    if kind != "auto" and kind not in KINDS:
+        raise InputError(f"unknown kind {kind!r}; use auto or one of {', '.join(KINDS)}")
+    files = expand_paths(paths)
+    plan = []
+    for path in files:
+        dialect = sniff(path)
+        file_kind = detect_kind(dialect, path) if kind == "auto" else kind
+        check_columns(dialect, file_kind, path)
+        plan.append((path, dialect, file_kind))
+
+    overrides = {"region": region, "timezone": timezone, "max_reject_rate": max_reject_rate}
+    store = Store.open(store_dir, create=True, **overrides)
+    results: list[FileResult] = []
+    with store.transaction() as txn:
+        seen: set[str] = set()
+        for path, dialect, file_kind in plan:
+            digest = sha256_of(path)
+            result = FileResult(str(path.resolve()), file_kind, digest, "ingested")
+            earlier = store.has_file(digest)
+            if earlier is not None:
+                result = FileResult(
+                    **{**earlier, "path": result.path, "status": "already in store"}
+                )
+            elif digest in seen:
+                result.status = "already in store"
+            else:
+                seen.add(digest)
+                _read_file(path, file_kind, dialect, txn, result, store.settings)
+            results.append(result)
+            if on_file is not None:
+                on_file(result)
+    report = IngestReport(store_dir, results)
+    if report.refused:
+        names = ", ".join(Path(f.path).name for f in report.refused)
+        raise RejectRateExceeded(
+            f"{names}: more than {store.settings.max_reject_rate:.0%} of rows rejected, "
+            "so nothing of that file was stored; see the reasons above, fix the file or pass "
+            "--max-reject-rate",
+            report=report,
+        )
+    return report

@@ -1,0 +1,73 @@
+"""Rendering library results for the terminal (rich tables). The library itself never prints."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rich.table import Table
+
+from relmine.ingest.core import IngestReport
+
+__all__ = ["ingest_table", "reasons_table", "status_tables"]
+
+
+def ingest_table(report: IngestReport) -> Table:
+    """One row per input file: rows read = accepted + rejected + duplicates."""
+    table = Table(title=f"ingested into {report.store}", title_justify="left")
+    for name in ("file", "kind", "rows", "accepted", "rejected", "duplicates", "status"):
+        table.add_column(name, justify="right" if name in _NUMERIC else "left")
+    for f in report.files:
+        table.add_row(
+            Path(f.path).name,
+            f.kind,
+            *(f"{getattr(f, k):,}" for k in ("rows", "accepted", "rejected", "duplicates")),
+            f.status,
+        )
+    return table
+
+
+_NUMERIC = {"rows", "accepted", "rejected", "duplicates", "count"}
+
+
+def reasons_table(files: list[dict[str, Any]]) -> Table | None:
+    """Rejected rows by file and reason, or None when nothing was rejected."""
+    rows = [
+        (Path(f["path"]).name, reason, n)
+        for f in files
+        for reason, n in f["rejected_by_reason"].items()
+    ]
+    if not rows:
+        return None
+    table = Table(title="rejected rows by reason", title_justify="left")
+    table.add_column("file")
+    table.add_column("reason")
+    table.add_column("count", justify="right")
+    for name, reason, n in rows:
+        table.add_row(name, reason, f"{n:,}")
+    return table
+
+
+def status_tables(status: dict[str, Any]) -> list[Table]:
+    """The store's files, then its events, identifiers and nodes."""
+    files = Table(
+        title=f"store {status['store']} (version {status['version']})", title_justify="left"
+    )
+    for name in ("file", "kind", "rows", "accepted", "rejected", "duplicates"):
+        files.add_column(name, justify="right" if name in _NUMERIC else "left")
+    for f in status["files"]:
+        files.add_row(
+            Path(f["path"]).name,
+            f["kind"],
+            *(f"{f[k]:,}" for k in ("rows", "accepted", "rejected", "duplicates")),
+        )
+    totals = Table(title="contents", title_justify="left")
+    totals.add_column("what")
+    totals.add_column("count", justify="right")
+    for name, n in status["events"].items():
+        totals.add_row(f"events: {name}", f"{n:,}")
+    for name, n in status["identifiers"].items():
+        totals.add_row(f"identifiers: {name}", f"{n:,}")
+    for name in ("customers", "cells", "rejects", "nodes"):
+        totals.add_row(name, f"{status[name]:,}")
+    return [t for t in (files, reasons_table(status["files"]), totals) if t is not None]

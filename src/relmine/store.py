@@ -1,0 +1,255 @@
+"""The Parquet store: datasets, manifest, rejects, settings, atomic commits and a writer lock.
+
+Layout of a store directory::
+
+    relmine.toml            settings the store's data was read with (region, time zone, ...)
+    manifest.json           the commit point: which part files make up each table, and per input
+                            file its content hash and row counts
+    data/<run>/<table>-<n>.parquet   part files written by one ingest run
+    .lock                   held (flock) by the process that writes
+
+A run writes its part files into ``data/.tmp-<run>/``, renames that folder to ``data/<run>/`` and
+then atomically replaces ``manifest.json`` (write temporary, fsync, rename, fsync the folder).
+Readers only read parts the manifest names, so a run killed at any point leaves the store exactly as
+it was: its half-written folder is invisible, and the next writer removes it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from relmine.config import CONFIG_FILE, Settings, load_settings, settings_to_toml
+from relmine.errors import StoreError
+from relmine.schema import (
+    BANK_STORE,
+    CDR_STORE,
+    CELLS_STORE,
+    CUSTOMERS_STORE,
+    REJECTS_STORE,
+)
+
+__all__ = ["TABLES", "Store", "Transaction", "atomic_write_bytes", "default_store_dir"]
+
+MANIFEST = "manifest.json"
+FORMAT_VERSION = 1
+
+#: The store's tables and their schemas.
+TABLES: dict[str, dict[str, pl.DataType]] = {
+    "cdr": CDR_STORE,
+    "bank": BANK_STORE,
+    "customers": CUSTOMERS_STORE,
+    "cells": CELLS_STORE,
+    "rejects": REJECTS_STORE,
+}
+
+
+def default_store_dir(store: Path | None) -> Path:
+    """``--store``, else ``$RELMINE_STORE``, else ``./relmine-store`` (SPEC §3)."""
+    if store is not None:
+        return store
+    env = os.environ.get("RELMINE_STORE")
+    return Path(env) if env else Path("relmine-store")
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` so that readers see the old or the new file, never half."""
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    _fsync_dir(path.parent)
+
+
+def _empty_manifest() -> dict[str, Any]:
+    return {"format": FORMAT_VERSION, "version": 0, "tables": {t: [] for t in TABLES}, "files": []}
+
+
+@dataclass
+class Store:
+    """A relmine store directory, read through its manifest.
+
+    Use :meth:`open` to read an existing store and :meth:`transaction` to change it.
+    """
+
+    root: Path
+    manifest: dict[str, Any]
+    settings: Settings
+
+    @classmethod
+    def open(cls, root: Path, *, create: bool = False, **overrides: Any) -> Store:
+        """Open the store at ``root``.
+
+        Parameters
+        ----------
+        root : Path
+            The store directory.
+        create : bool
+            Create an empty store (writing ``relmine.toml`` from the settings in force) when
+            ``root`` holds none; otherwise a missing store is an error.
+        **overrides
+            Settings given on the command line (``region``, ``timezone``, ...).
+
+        Raises
+        ------
+        StoreError
+            If there is no store at ``root`` (and ``create`` is false), or it is unreadable.
+        """
+        root = Path(root)
+        manifest_path = root / MANIFEST
+        if not manifest_path.is_file():
+            if not create:
+                raise StoreError(
+                    f"no relmine store at {root}; ingest files first "
+                    "(relmine ingest FILE --store DIR) or pass --store"
+                )
+            settings = load_settings(None, **overrides)
+            try:
+                root.mkdir(parents=True, exist_ok=True)
+                (root / "data").mkdir(exist_ok=True)
+                with _locked(root):
+                    if not manifest_path.is_file():
+                        atomic_write_bytes(
+                            root / CONFIG_FILE, settings_to_toml(settings).encode("utf-8")
+                        )
+                        atomic_write_bytes(manifest_path, _dump(_empty_manifest()))
+            except OSError as exc:
+                raise StoreError(f"cannot create a store at {root}: {exc.strerror}") from None
+        try:
+            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise StoreError(f"cannot read {manifest_path}: {exc}") from None
+        if manifest.get("format") != FORMAT_VERSION:
+            raise StoreError(f"{root} was written by an incompatible relmine version")
+        return cls(root, manifest, load_settings(root, **overrides))
+
+    def scan(self, table: str) -> pl.LazyFrame:
+        """Lazily read one table (all its committed parts); an empty frame when it has none."""
+        parts = [self.root / p for p in self.manifest["tables"].get(table, [])]
+        if not parts:
+            return pl.LazyFrame(schema=TABLES[table])
+        return pl.scan_parquet(parts)
+
+    @property
+    def files(self) -> list[dict[str, Any]]:
+        """The manifest's record of every ingested file, in ingest order."""
+        return list(self.manifest["files"])
+
+    def has_file(self, sha256: str) -> dict[str, Any] | None:
+        """The record of an already-ingested file with this content hash, if any."""
+        return next((f for f in self.manifest["files"] if f["sha256"] == sha256), None)
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        """Hold the writer lock and stage a change; it is committed only if the block completes.
+
+        The manifest is re-read under the lock, so a writer that waited sees its predecessor's
+        commit. Leftovers of killed runs are removed first.
+        """
+        with _locked(self.root):
+            self.manifest = json.loads((self.root / MANIFEST).read_text(encoding="utf-8"))
+            self._remove_orphans()
+            run = f"{self.manifest['version'] + 1:06d}-{uuid.uuid4().hex[:8]}"
+            staging = self.root / "data" / f".tmp-{run}"
+            staging.mkdir(parents=True)
+            txn = Transaction(self, run, staging)
+            try:
+                yield txn
+                if txn.has_changes:
+                    self._commit(txn)
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)
+
+    def _commit(self, txn: Transaction) -> None:
+        final = self.root / "data" / txn.run
+        for part in txn.staging.iterdir():
+            with open(part, "rb") as fh:
+                os.fsync(fh.fileno())
+        os.rename(txn.staging, final)
+        _fsync_dir(final.parent)
+        manifest = json.loads(json.dumps(self.manifest))
+        manifest["version"] += 1
+        for table, names in txn.parts.items():
+            manifest["tables"][table].extend(f"data/{txn.run}/{n}" for n in names)
+        manifest["files"].extend(txn.file_records)
+        atomic_write_bytes(self.root / MANIFEST, _dump(manifest))
+        self.manifest = manifest
+
+    def _remove_orphans(self) -> None:
+        referenced = {p.split("/")[1] for parts in self.manifest["tables"].values() for p in parts}
+        for entry in (self.root / "data").iterdir():
+            if entry.name not in referenced:
+                shutil.rmtree(entry, ignore_errors=True)
+
+
+@dataclass
+class Transaction:
+    """A staged change to a store: part files and file records, committed together."""
+
+    store: Store
+    run: str
+    staging: Path
+    parts: dict[str, list[str]] = field(default_factory=dict)
+    file_records: list[dict[str, Any]] = field(default_factory=list)
+
+    def part_path(self, table: str) -> tuple[Path, str]:
+        """A new part file of ``table`` to write into; it joins the table at commit."""
+        names = self.parts.setdefault(table, [])
+        name = f"{table}-{len(names):04d}.parquet"
+        names.append(name)
+        return self.staging / name, name
+
+    def drop_part(self, table: str, name: str) -> None:
+        """Forget a staged part (for example one that turned out empty)."""
+        self.parts[table].remove(name)
+        (self.staging / name).unlink(missing_ok=True)
+
+    def add_file(self, record: dict[str, Any]) -> None:
+        """Record an ingested input file in the manifest at commit."""
+        self.file_records.append(record)
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.file_records) or any(self.parts.values())
+
+
+def _dump(obj: Any) -> bytes:
+    return (json.dumps(obj, indent=1, sort_keys=True) + "\n").encode("utf-8")
+
+
+@contextlib.contextmanager
+def _locked(root: Path) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``root/.lock``; a second writer waits for the first."""
+    try:
+        fd = os.open(root / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise StoreError(f"cannot lock the store at {root}: {exc.strerror}") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)

@@ -1,0 +1,167 @@
+"""``relmine ingest`` on hand-made files: row accounting, identities, time, de-duplication."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from conftest import DATA, run_cli, status, tree
+from relmine.store import Store
+
+
+def test_every_row_is_accounted_for(store: Path) -> None:
+    run = run_cli("ingest", DATA / "calls_basic.csv", "--store", store, "--max-reject-rate", "0.5")
+    assert run.exit_code == 0, run.stderr
+    (f,) = status(store)["files"]
+    assert (f["rows"], f["accepted"], f["rejected"], f["duplicates"]) == (9, 4, 4, 1)
+    assert f["rows"] == f["accepted"] + f["rejected"] + f["duplicates"]
+    assert f["rejected_by_reason"] == {
+        "bad timestamp": 1,  # 02:30 on 2026-03-29 does not exist in Bratislava
+        "invalid phone number": 1,
+        "missing callee": 1,
+        "negative duration": 1,
+    }
+    assert "missing callee" in run.stdout and "accepted" in run.stdout
+
+
+def test_rejects_keep_file_line_reason_and_raw_text(store: Path) -> None:
+    run_cli("ingest", DATA / "calls_basic.csv", "--store", store, "--max-reject-rate", "0.5")
+    rejects = Store.open(store).scan("rejects").collect().sort("line")
+    assert rejects["file"].unique().to_list() == ["calls_basic.csv"]
+    assert rejects["line"].to_list() == [4, 5, 6, 8]
+    assert rejects.row(0, named=True)["raw"] == "0905123456,,2026-03-01 15:05:00,60,voice,C1"
+
+
+def test_phones_become_e164_and_types_map(store: Path) -> None:
+    run_cli("ingest", DATA / "calls_basic.csv", "--store", store, "--max-reject-rate", "0.5")
+    cdr = Store.open(store).scan("cdr").collect().sort("ts_utc")
+    assert set(cdr["caller"]) | set(cdr["callee"]) == {"+421905123456", "+421905654321"}
+    assert cdr["type"].cast(pl.String).to_list() == ["voice", "sms", "sms", "voice"]
+    assert status(store)["identifiers"]["phones"] == 2
+
+
+def test_naive_times_are_local_and_offsets_are_honoured(store: Path) -> None:
+    run_cli("ingest", DATA / "calls_basic.csv", "--store", store, "--max-reject-rate", "0.5")
+    run_cli("ingest", DATA / "calls_offsets.csv", "--store", store)
+    cdr = Store.open(store).scan("cdr").collect()
+    night = cdr.filter(pl.col("ts_local") == pl.datetime(2026, 3, 3, 23, 30))
+    # Bratislava is UTC+1 in March: 23:30 local is 22:30 UTC.
+    assert night["ts_utc"].dt.hour().to_list() == [22]
+    summer = cdr.filter(pl.col("ts_utc").dt.month() >= 7).sort("ts_utc")
+    assert summer["ts_utc"].dt.strftime("%Y-%m-%d %H:%M").to_list() == [
+        "2026-07-01 21:30",
+        "2026-07-01 21:30",
+        "2026-10-25 01:30",
+    ]
+    # local wall-clock time comes from the offset written in the file
+    assert summer["ts_local"].dt.strftime("%H:%M").to_list() == ["23:30", "21:30", "02:30"]
+    assert summer["type"].cast(pl.String).to_list() == ["voice", "sms", "voice"]
+
+
+def test_mirrored_transfer_counts_once(store: Path) -> None:
+    run = run_cli("ingest", DATA / "bank_mirror.csv", "--store", store, "--max-reject-rate", "0.5")
+    assert run.exit_code == 0, run.stderr
+    st = status(store)
+    (f,) = st["files"]
+    assert (f["accepted"], f["rejected"]) == (4, 1)
+    assert f["rejected_by_reason"] == {"invalid IBAN check digits": 1}
+    assert st["events"]["bank"] == 2  # rent (on both statements) and the invoice
+    assert st["events"]["bookings_without_counterparty"] == 1
+    bank = Store.open(store).scan("bank").collect()
+    assert bank["currency"].unique().to_list() == ["EUR"]  # default currency filled in
+    assert "SK3112000000198742637541" in bank["account"].to_list()  # spaced writing compacted
+
+
+def test_overlapping_exports_store_each_event_once(store: Path) -> None:
+    run_cli("ingest", DATA / "bank_jan.csv", "--store", store)
+    run_cli("ingest", DATA / "bank_janfeb.csv", "--store", store)
+    files = status(store)["files"]
+    assert [(f["accepted"], f["duplicates"]) for f in files] == [(2, 0), (1, 1)]
+    assert Store.open(store).scan("bank").collect().height == 3
+
+
+def test_reingesting_changes_nothing(store: Path) -> None:
+    run_cli("ingest", DATA / "bank_mirror.csv", "--store", store, "--max-reject-rate", "0.5")
+    before, files_before = status(store), tree(store)
+    run = run_cli("ingest", DATA / "bank_mirror.csv", "--store", store, "--max-reject-rate", "0.5")
+    assert run.exit_code == 0
+    assert "already in store" in run.stdout
+    assert status(store) == before
+    assert tree(store) == files_before
+
+
+def test_register_makes_two_sims_and_an_account_one_node(store: Path) -> None:
+    run = run_cli(
+        "ingest",
+        DATA / "customers.csv",
+        DATA / "bank_mirror.csv",
+        DATA / "calls_basic.csv",
+        "--store",
+        store,
+        "--max-reject-rate",
+        "0.5",
+    )
+    assert run.exit_code == 0, run.stderr
+    st = status(store)
+    register = st["files"][0]
+    assert register["rejected_by_reason"] == {"phone registered to another customer": 1}
+    # C1 (two SIMs + account), C2 (phone + account), the CZ invoice account: 3 nodes
+    assert st["nodes"] == 3
+    assert st["identifiers"] == {"phones": 2, "accounts": 3}
+
+
+def test_cells_conflicts_and_ranges(store: Path) -> None:
+    run = run_cli("ingest", DATA / "cells.csv", "--store", store, "--max-reject-rate", "0.5")
+    assert run.exit_code == 0, run.stderr
+    (f,) = status(store)["files"]
+    assert (f["accepted"], f["rejected"], f["duplicates"]) == (3, 1, 1)
+    assert f["rejected_by_reason"] == {"bad coordinates": 1}
+
+
+def test_too_many_rejects_exit_3_and_nothing_stored(store: Path) -> None:
+    run_cli("ingest", DATA / "bank_jan.csv", "--store", store)
+    before = tree(store)
+    run = run_cli("ingest", DATA / "calls_basic.csv", "--store", store)
+    assert run.exit_code == 3
+    assert "more than 5% of rows rejected" in run.stderr
+    assert "missing callee" in run.stdout  # the reasons are still shown
+    assert tree(store) == before
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("empty.csv", "is empty"),
+        ("binary.csv", "is not a text (CSV) file"),
+        ("headerless.csv", "seems to have no header line"),
+        ("unknown_kind.csv", "cannot tell what kind of file"),
+        ("calls_missing_callee_col.csv", "column `callee` not found"),
+        ("no_such_file.csv", "does not exist"),
+    ],
+)
+def test_unreadable_files_are_refused_with_one_line(store: Path, name: str, message: str) -> None:
+    run_cli("ingest", DATA / "bank_jan.csv", "--store", store)
+    before = tree(store)
+    args = ["ingest", DATA / name, "--store", store]
+    if name == "calls_missing_callee_col.csv":
+        args += ["--kind", "cdr"]
+    run = run_cli(*args)
+    assert run.exit_code == 1
+    assert message in run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in run.stderr
+    assert tree(store) == before
+
+
+def test_a_bad_file_among_good_ones_stops_the_run_before_writing(store: Path) -> None:
+    run = run_cli("ingest", DATA / "bank_jan.csv", DATA / "binary.csv", "--store", store)
+    assert run.exit_code == 1
+    assert not store.exists()
+
+
+def test_wrong_kind_is_refused(store: Path) -> None:
+    run = run_cli("ingest", DATA / "bank_jan.csv", "--kind", "cdr", "--store", store)
+    assert run.exit_code == 1
+    assert "column" in run.stderr and "not found in bank_jan.csv (read as cdr)" in run.stderr
