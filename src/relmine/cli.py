@@ -201,12 +201,12 @@ def demo(
     result = run_demo(directory, people=people, seed=seed)
     if quiet:
         return
-    from relmine.render import status_tables
+    from relmine.render import status_tables, truth_table
 
     out = _out()
-    for table in status_tables(result.status):
+    for table in [*status_tables(result.status), truth_table(result.checks)]:
         out.print(table)
-    out.print("\n[bold]where things are[/bold]")
+    out.print("where things are:")
     for label, path in result.outputs.items():
         out.print(f"  {label:<12} {path}")
 

@@ -9,7 +9,7 @@ from rich.table import Table
 
 from relmine.ingest.core import IngestReport
 
-__all__ = ["ingest_table", "reasons_table", "status_tables"]
+__all__ = ["ingest_table", "reasons_table", "status_tables", "truth_table"]
 
 
 def ingest_table(report: IngestReport) -> Table:
@@ -71,3 +71,15 @@ def status_tables(status: dict[str, Any]) -> list[Table]:
     for name in ("customers", "cells", "rejects", "nodes"):
         totals.add_row(name, f"{status[name]:,}")
     return [t for t in (files, reasons_table(status["files"]), totals) if t is not None]
+
+
+def truth_table(checks: list[tuple[str, int, int]]) -> Table:
+    """What relmine found next to the sample world's ground truth."""
+    table = Table(title="relmine against the world's ground truth", title_justify="left")
+    table.add_column("what")
+    table.add_column("truth", justify="right")
+    table.add_column("relmine", justify="right")
+    table.add_column("", justify="center")
+    for what, truth, found in checks:
+        table.add_row(what, f"{truth:,}", f"{found:,}", "ok" if truth == found else "DIFFERENT")
+    return table

@@ -16,7 +16,10 @@ import polars as pl
 
 __all__ = ["TimestampFormat", "detect_timestamp_format", "parse_timestamps"]
 
+# Exact formats come before their fractional-second variants: ``%.f`` parses about 4x slower.
 _NAIVE = (
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S",
     "%Y-%m-%d %H:%M:%S%.f",
     "%Y-%m-%dT%H:%M:%S%.f",
     "%Y-%m-%d %H:%M",
@@ -25,7 +28,12 @@ _NAIVE = (
 )
 _WITH_OFFSET = tuple(
     base + zone
-    for base in ("%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f")
+    for base in (
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S%.f",
+    )
     for zone in ("%#z", "%z")
 )
 _OFFSET_SUFFIX = r"(Z|z|[+-]\d\d(:?\d\d)?)$"
@@ -58,15 +66,23 @@ def detect_timestamp_format(sample: Sequence[str | None]) -> TimestampFormat:
     """
     values = pl.Series([v.strip() for v in sample if v and v.strip()], dtype=pl.String)
 
-    def hits(fmt: str) -> int:
-        parsed = values.str.to_datetime(fmt, strict=False, time_unit="us")
-        return len(values) - parsed.null_count()
+    def parsed(fmt: str) -> pl.Series:
+        return values.str.to_datetime(fmt, strict=False, time_unit="us").is_not_null()
 
-    def ranked(formats: tuple[str, ...]) -> tuple[str, ...]:
-        counted = [(hits(f), -i, f) for i, f in enumerate(formats)]
-        return tuple(f for n, _, f in sorted(counted, reverse=True) if n > 0)
+    def cover(formats: tuple[str, ...]) -> tuple[str, ...]:
+        # Greedy set cover: every extra format is one more parse of the whole column.
+        chosen: list[str] = []
+        left = pl.Series([True] * len(values))
+        while left.any():
+            hits = {f: (parsed(f) & left).sum() for f in formats if f not in chosen}
+            best = max(hits, key=lambda f: (hits[f], -formats.index(f)), default=None)
+            if best is None or hits[best] == 0:
+                break
+            chosen.append(best)
+            left = left & ~parsed(best)
+        return tuple(chosen)
 
-    return TimestampFormat(naive=ranked(_NAIVE), with_offset=ranked(_WITH_OFFSET))
+    return TimestampFormat(naive=cover(_NAIVE), with_offset=cover(_WITH_OFFSET))
 
 
 def parse_timestamps(

@@ -1,0 +1,72 @@
+"""Run commands as child processes and measure wall time and peak RSS of each (``os.wait4``)."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["Measured", "machine", "markdown_table", "measure", "relmine_cmd"]
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Measured:
+    name: str
+    rows: int
+    seconds: float
+    peak_rss_mb: float
+
+    @property
+    def rows_per_s(self) -> float:
+        return self.rows / self.seconds if self.seconds else float("nan")
+
+
+def relmine_cmd(*args: str) -> list[str]:
+    """``python -m relmine ARGS`` with this checkout's sources first on the path."""
+    return [sys.executable, "-m", "relmine", *args]
+
+
+def measure(name: str, cmd: list[str], *, rows: int) -> Measured:
+    """Run ``cmd``; fail loudly if it fails; return its wall time and peak resident memory."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{name} failed: {' '.join(cmd)}")
+    return Measured(name, rows, seconds, usage.ru_maxrss / 1024)
+
+
+def machine() -> str:
+    """A one-line description of this machine."""
+    mem_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return (
+        f"{os.cpu_count()} cores ({cpu}), {mem_gb:.0f} GiB RAM, "
+        f"Python {platform.python_version()}, {platform.system()} {platform.release()}"
+    )
+
+
+def markdown_table(results: list[Measured]) -> str:
+    lines = [
+        "| stage | rows | wall s | rows/s | peak RSS MB |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        figures = f"{r.rows:,} | {r.seconds:.1f} | {r.rows_per_s:,.0f} | {r.peak_rss_mb:,.0f}"
+        lines.append(f"| {r.name} | {figures} |")
+    return "\n".join(lines)

@@ -1,0 +1,146 @@
+"""Benchmark of ``relmine ingest`` on a 10-million-row CDR file, next to a bare Polars floor.
+
+    python benchmarks/ingest.py                 # 10,000,000 rows, about 1,000,000 subscribers
+    python benchmarks/ingest.py --rows 1000000  # quicker
+
+The file is generated once (seeded) into ``benchmarks/work/`` and reused. Each measured step runs
+as its own process, so peak RSS (``os.wait4``) is that step's alone:
+
+- **floor**: ``scan_csv -> group_by(caller, callee) -> sink_parquet`` with explicit timestamp
+  parsing — the least any tool must do to read the file and aggregate pairs;
+- **relmine ingest**: sniff, hash, parse, normalise phones to E.164, validate, de-duplicate, write
+  the store (Parquet parts + rejects + manifest).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _measure import machine, markdown_table, measure, relmine_cmd
+
+WORK = Path(__file__).resolve().parent / "work"
+
+FLOOR = """
+import polars as pl, sys
+(pl.scan_csv(sys.argv[1], schema_overrides={"start_time": pl.String, "caller": pl.String,
+                                             "callee": pl.String})
+   .with_columns(pl.col("start_time").str.to_datetime("%Y-%m-%d %H:%M:%S"))
+   .group_by("caller", "callee")
+   .agg(pl.len().alias("n"), pl.col("duration_s").cast(pl.Int64, strict=False).sum(),
+        pl.col("start_time").min().alias("first"), pl.col("start_time").max().alias("last"))
+   .sink_parquet(sys.argv[2]))
+"""
+
+
+def make_cdr(path: Path, *, rows: int, seed: int = 0) -> None:
+    """A CDR file with ``rows`` calls/messages among about ``rows / 10`` subscribers.
+
+    Numbers are written as real exports mix them (``+421…``, ``0…``, ``00421…``, ``421…``, with
+    and without spaces), so normalisation does real work.
+    """
+    rng = np.random.default_rng(seed)
+    n_subs = max(rows // 10, 1000)
+    # Slovak mobile prefixes 0901-0919 except 0913, which is not assigned (not a valid number).
+    prefixes = np.array([p for p in range(901, 920) if p != 913]) * 1_000_000
+    codes = rng.choice(len(prefixes) * 1_000_000, size=n_subs, replace=False)
+    subs = prefixes[codes // 1_000_000] + codes % 1_000_000
+    # Heavy-tailed activity: some subscribers call far more than others.
+    weights = rng.pareto(1.5, n_subs) + 1
+    weights /= weights.sum()
+    chunk = 2_000_000
+    with open(path, "wb") as fh:
+        fh.write(b"caller,callee,start_time,duration_s,type,cell_id\n")
+        for lo in range(0, rows, chunk):
+            n = min(chunk, rows - lo)
+            a = rng.choice(subs, n, p=weights)
+            b = rng.choice(subs, n, p=weights)
+            secs = rng.integers(0, 90 * 86400, n)
+            voice = rng.random(n) < 0.6
+            frame = pl.DataFrame(
+                {
+                    "a": a.astype(str),
+                    "b": b.astype(str),
+                    "form_a": rng.choice(6, n, p=[0.5, 0.25, 0.08, 0.05, 0.06, 0.06]),
+                    "form_b": rng.choice(6, n, p=[0.5, 0.25, 0.08, 0.05, 0.06, 0.06]),
+                    "t": pl.Series(
+                        (
+                            np.datetime64("2026-01-01T00:00:00") + secs.astype("timedelta64[s]")
+                        ).astype("datetime64[ms]")
+                    ),
+                    "d": np.where(voice, rng.integers(1, 1800, n), 0),
+                    "voice": voice,
+                    "cell": rng.integers(1, 5000, n),
+                }
+            )
+
+            def written(col: str, form: str) -> pl.Expr:
+                d = pl.col(col)
+                spaced = pl.concat_str(
+                    d.str.slice(0, 3), d.str.slice(3, 3), d.str.slice(6, 3), separator=" "
+                )
+                return (
+                    pl.when(pl.col(form) == 0)
+                    .then("+421" + d)
+                    .when(pl.col(form) == 1)
+                    .then("0" + d)
+                    .when(pl.col(form) == 2)
+                    .then("00421" + d)
+                    .when(pl.col(form) == 3)
+                    .then("421" + d)
+                    .when(pl.col(form) == 4)
+                    .then("+421 " + spaced)
+                    .otherwise("0" + spaced)
+                )
+
+            frame.select(
+                caller=written("a", "form_a"),
+                callee=written("b", "form_b"),
+                start_time=pl.col("t").dt.strftime("%Y-%m-%d %H:%M:%S"),
+                duration_s=pl.when("voice").then(pl.col("d")),
+                type=pl.when("voice").then(pl.lit("voice")).otherwise(pl.lit("sms")),
+                cell_id=pl.lit("C") + pl.col("cell").cast(pl.String),
+            ).write_csv(fh, include_header=False)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rows", type=int, default=10_000_000)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+
+    WORK.mkdir(exist_ok=True)
+    csv = WORK / f"cdr-{args.rows}-{args.seed}.csv"
+    if not csv.exists():
+        print(f"generating {csv} ...", file=sys.stderr)
+        make_cdr(csv, rows=args.rows, seed=args.seed)
+    print(f"input: {csv} ({csv.stat().st_size / 2**20:,.0f} MiB, {args.rows:,} rows)")
+    print(f"machine: {machine()}\n")
+
+    tmp = Path(tempfile.mkdtemp(dir=WORK))
+    try:
+        floor = measure(
+            "floor: polars scan_csv -> group_by -> sink_parquet",
+            [sys.executable, "-c", FLOOR, str(csv), str(tmp / "pairs.parquet")],
+            rows=args.rows,
+        )
+        ingest = measure(
+            "relmine ingest (parse + normalise + dedup + store)",
+            relmine_cmd("ingest", str(csv), "--store", str(tmp / "store"), "-q"),
+            rows=args.rows,
+        )
+        print(markdown_table([floor, ingest]))
+        print(f"\nrelmine ingest / floor: {ingest.seconds / floor.seconds:.2f}x")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
