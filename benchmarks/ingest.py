@@ -40,12 +40,23 @@ import polars as pl, sys
 """
 
 
-def make_cdr(path: Path, *, rows: int, seed: int = 0) -> None:
+#: Shares of the writings ``+421…``, ``0…``, ``00421…``, ``421…``, ``+421 9xx xxx xxx``,
+#: ``09xx xxx xxx`` for the caller (A-number) and callee (B-number) columns.
+WRITINGS = {
+    # An operator's switch writes the A-number one way; the B-number is as dialled.
+    "operator": ([0, 0, 0, 1, 0, 0], [0.25, 0.70, 0.05, 0, 0, 0]),
+    # Every row picks a writing at random: the worst case for per-value normalisation.
+    "mixed": ([0.5, 0.25, 0.08, 0.05, 0.06, 0.06], [0.5, 0.25, 0.08, 0.05, 0.06, 0.06]),
+}
+
+
+def make_cdr(path: Path, *, rows: int, seed: int = 0, writings: str = "operator") -> None:
     """A CDR file with ``rows`` calls/messages among about ``rows / 10`` subscribers.
 
-    Numbers are written as real exports mix them (``+421…``, ``0…``, ``00421…``, ``421…``, with
-    and without spaces), so normalisation does real work.
+    Numbers are written as in real exports (``+421…``, ``0…``, ``00421…``, ``421…``, with and
+    without spaces; see :data:`WRITINGS`), so normalisation does real work.
     """
+    p_caller, p_callee = WRITINGS[writings]
     rng = np.random.default_rng(seed)
     n_subs = max(rows // 10, 1000)
     # Slovak mobile prefixes 0901-0919 except 0913, which is not assigned (not a valid number).
@@ -68,8 +79,8 @@ def make_cdr(path: Path, *, rows: int, seed: int = 0) -> None:
                 {
                     "a": a.astype(str),
                     "b": b.astype(str),
-                    "form_a": rng.choice(6, n, p=[0.5, 0.25, 0.08, 0.05, 0.06, 0.06]),
-                    "form_b": rng.choice(6, n, p=[0.5, 0.25, 0.08, 0.05, 0.06, 0.06]),
+                    "form_a": rng.choice(6, n, p=p_caller),
+                    "form_b": rng.choice(6, n, p=p_callee),
                     "t": pl.Series(
                         (
                             np.datetime64("2026-01-01T00:00:00") + secs.astype("timedelta64[s]")
@@ -114,14 +125,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--writings",
+        choices=sorted(WRITINGS),
+        default="operator",
+        help="how phone numbers are written (operator: one writing per column as switches "
+        "export them; mixed: a random writing per row)",
+    )
     args = parser.parse_args()
 
     WORK.mkdir(exist_ok=True)
-    csv = WORK / f"cdr-{args.rows}-{args.seed}.csv"
+    csv = WORK / f"cdr-{args.rows}-{args.seed}-{args.writings}.csv"
     if not csv.exists():
         print(f"generating {csv} ...", file=sys.stderr)
-        make_cdr(csv, rows=args.rows, seed=args.seed)
-    print(f"input: {csv} ({csv.stat().st_size / 2**20:,.0f} MiB, {args.rows:,} rows)")
+        make_cdr(csv, rows=args.rows, seed=args.seed, writings=args.writings)
+    size = csv.stat().st_size / 2**20
+    print(f"input: {csv} ({size:,.0f} MiB, {args.rows:,} rows, {args.writings} writings)")
     print(f"machine: {machine()}\n")
 
     tmp = Path(tempfile.mkdtemp(dir=WORK))

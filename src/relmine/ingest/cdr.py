@@ -29,7 +29,7 @@ def normalise(lf: pl.LazyFrame, ctx: ReadContext) -> pl.LazyFrame:
 
     fmt = detect_timestamp_format(ctx.sample("start_time"))
     ts_utc, ts_local = parse_timestamps(raw("start_time"), fmt, timezone=ctx.settings.timezone)
-    seconds = ctx.col("duration_s").str.replace(r"\.0*$", "").cast(pl.Float64, strict=False)
+    seconds = ctx.col("duration_s").cast(pl.Float64, strict=False)
     type_raw = ctx.col("type").str.to_lowercase()
     inferred = pl.when(seconds > 0).then(pl.lit("voice")).otherwise(pl.lit("sms"))
     event_type = (

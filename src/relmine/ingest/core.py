@@ -30,6 +30,7 @@ __all__ = [
     "IngestReport",
     "ReadContext",
     "distinct_values",
+    "drop_duplicate_rows",
     "first_reason",
     "ingest",
     "map_identifiers",
@@ -210,20 +211,23 @@ def scan_text(path: Path, dialect: Dialect) -> pl.LazyFrame:
     )
 
 
-def first_occurrence(columns: Sequence[str]) -> pl.Expr:
-    """True for the first row with these values, false for its later exact duplicates.
+def drop_duplicate_rows(frame: pl.LazyFrame, columns: Sequence[str]) -> pl.LazyFrame:
+    """Keep the first row of each group of rows that are equal in all ``columns``.
 
-    Rows are compared through two independently seeded 64-bit hashes of all ``columns`` — about
-    five times faster than a multi-column ``unique`` on 10 M rows. Two different rows are taken
-    for duplicates only if both hashes collide: for 10**10 rows, a chance below 10**-18.
+    Exact, and about twice as fast as ``unique`` over many columns on 10 M rows: a 64-bit hash of
+    each row finds the few rows that *may* repeat another (``is_duplicated`` on one integer
+    column), and only those are compared value by value.
     """
-    row = pl.struct(columns)
-    return pl.struct(
-        row.hash(_SEEDS[0]).alias("h0"), row.hash(_SEEDS[1]).alias("h1")
-    ).is_first_distinct()
+    hashes = [pl.col(c).hash(_SEED) for c in columns]
+    row_hash = pl.fold(pl.lit(0, pl.UInt64), lambda acc, h: acc * _MIX + h, hashes)
+    frame = frame.with_row_index("_row").with_columns(row_hash.alias("_hash"))
+    maybe = frame.filter(pl.col("_hash").is_duplicated())
+    repeats = maybe.filter(~pl.struct(columns).is_first_distinct()).select("_row")
+    return frame.join(repeats, on="_row", how="anti", maintain_order="left").drop("_row", "_hash")
 
 
-_SEEDS = (0x5EED_0001, 0x5EED_0002)
+_SEED = 0x5EED
+_MIX = 1_000_003
 
 
 def _rejects_frame(base: pl.LazyFrame, ctx: ReadContext) -> pl.LazyFrame:
@@ -253,12 +257,16 @@ def _read_file(
     staged = [txn.staging / n for n in txn.parts.get(table, [])]
     existing = pl.concat([txn.store.scan(table), *[pl.scan_parquet(p) for p in staged]])
     ctx = ReadContext(path=path, dialect=dialect, settings=settings, existing=existing)
-    base = reader.normalise(scan_text(path, dialect), ctx)
+    # The file is parsed once: per-value normalisation needs the distinct identifiers before the
+    # rows, and re-scanning a CSV costs more than holding its strings.
+    raw_rows = scan_text(path, dialect).collect(engine="streaming")
+    base = reader.normalise(raw_rows.lazy(), ctx).collect()
+    del raw_rows
     columns = list(TABLES[table])
-    valid = base.filter(pl.col("_reason").is_null()).select(columns)
 
     # Earlier rows of this file and everything already stored (or staged by this run) win.
-    fresh = valid.filter(first_occurrence(columns))
+    fresh = base.lazy().filter(pl.col("_reason").is_null()).select(columns)
+    fresh = drop_duplicate_rows(fresh, columns)
     if txn.store.manifest["tables"][table] or staged:
         fresh = fresh.join(
             existing, on=columns, how="anti", nulls_equal=True, maintain_order="left"
@@ -266,17 +274,14 @@ def _read_file(
 
     acc_path, acc_name = txn.part_path(table)
     rej_path, rej_name = txn.part_path("rejects")
-    rejects = _rejects_frame(base, ctx)
-    counts = base.select(rows=pl.len())
-    # One collect_all so the file is scanned once for all three results.
-    counted = pl.collect_all(
+    pl.collect_all(
         [
-            fresh.sink_parquet(acc_path, lazy=True),
-            rejects.sink_parquet(rej_path, lazy=True),
-            counts,
+            fresh.sink_parquet(acc_path, compression_level=1, lazy=True),
+            _rejects_frame(base.lazy(), ctx).sink_parquet(rej_path, compression_level=1, lazy=True),
         ]
-    )[-1]
-    rows = counted.item(0, "rows")
+    )
+    rows = base.height
+    del base
     accepted = pq.read_metadata(acc_path).num_rows
     rejected_rows = pl.read_parquet(rej_path, columns=["reason"])
     result.rows = int(rows)
