@@ -165,3 +165,38 @@ def test_wrong_kind_is_refused(store: Path) -> None:
     run = run_cli("ingest", DATA / "bank_jan.csv", "--kind", "cdr", "--store", store)
     assert run.exit_code == 1
     assert "column" in run.stderr and "not found in bank_jan.csv (read as cdr)" in run.stderr
+
+
+@pytest.mark.parametrize("region", ["SK", "CZ", "US", "GB"])
+def test_guess_and_exceptions_equal_the_full_table(region: str) -> None:
+    from relmine.ingest.core import RAW_PREFIX, map_identifiers, map_phones
+    from relmine.ingest.identity import phone_table
+
+    values = [
+        "+421 905 123 456",
+        "0905123456",
+        "00421905123456",
+        "421905123456",
+        "0905 123 456",
+        "(0905) 123-456",
+        "+420 602 123 456",
+        "602123456",
+        "+1 (212) 555-0123",
+        "2125550123",
+        "011 421 905 123 456",
+        "020 7946 0958",
+        "+44 20 7946 0958",
+        "112",
+        "18 300",
+        "09051",
+        "+421 12",
+        "abc",
+        "0800 123 456",
+        None,
+        "",
+    ]
+    frame = pl.LazyFrame({RAW_PREFIX + "caller": values})
+    table = phone_table(pl.Series(values), region=region)
+    full = map_identifiers(frame, "caller", table, value="phone", out="caller").collect()
+    fast = map_phones(frame, "caller", table, region=region, out="caller").collect()
+    assert fast.select("caller", "caller_reason").equals(full.select("caller", "caller_reason"))

