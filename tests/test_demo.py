@@ -18,6 +18,7 @@ from stdnum import iban as stdiban
 
 from relmine.demo import WorldSummary, make_world
 from relmine.errors import ConfigError
+from relmine.schema import INPUT_COLUMNS
 
 START = "2026-01-01"
 
@@ -332,18 +333,7 @@ def test_identifiers_are_valid_distinct_and_written_in_mixed_forms(
 
 def test_register_maps_every_identifier_to_one_customer(world: WorldSummary) -> None:
     reg = pl.read_csv(world.customers, infer_schema=False)
-    assert reg.columns == [
-        "customer_id",
-        "phone",
-        "account",
-        "name",
-        "income",
-        "assets",
-        "defaulted",
-        "segment",
-        "kind",
-        "employer_id",
-    ]
+    assert tuple(reg.columns) == INPUT_COLUMNS["customers"]
     assert (reg["phone"].is_null() ^ reg["account"].is_null()).all()  # one identifier a row
     reg = reg.with_columns(
         phone=pl.col("phone").map_elements(_e164, pl.String),
