@@ -152,6 +152,7 @@ def test_unreadable_files_are_refused_with_one_line(store: Path, name: str, mess
     assert message in run.stderr
     assert len(run.stderr.strip().splitlines()) == 1
     assert "Traceback" not in run.stderr
+    assert "421905" not in run.stderr  # no phone number (raw identifier) is echoed
     assert tree(store) == before
 
 

@@ -186,7 +186,7 @@ class IngestReport:
         return [f for f in self.files if f.status == "refused"]
 
 
-def _readers() -> dict[str, Callable[[], KindReader]]:
+def _readers() -> dict[str, KindReader]:
     from relmine.ingest import bank, cdr, cells, customers
 
     return {"bank": bank, "cdr": cdr, "customers": customers, "cells": cells}  # type: ignore[dict-item]

@@ -105,10 +105,12 @@ def sniff(path: Path) -> Dialect:
     rows = list(csv.reader(io.StringIO("\n".join(lines)), delimiter=separator))
     header = tuple(h.strip() for h in rows[0])
     columns = tuple(h.lower() for h in header)
-    if any(_is_number(c) for c in columns if c):
+    numeric = [i + 1 for i, c in enumerate(columns) if c and _is_number(c)]
+    if numeric:
+        # Say where, not what: the first line of a header-less file is data (phone numbers).
         raise InputError(
-            f"{path} seems to have no header line (its first line holds numbers: "
-            f"{', '.join(c for c in columns if _is_number(c))[:60]}); add the column names"
+            f"{path} seems to have no header line (field {numeric[0]} of its first line is a "
+            "number, not a column name); add the column names as the first line"
         )
     sample = rows[1:201]
     return Dialect(
