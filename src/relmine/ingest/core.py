@@ -293,28 +293,28 @@ def _read_file(
     # The file is parsed once: per-value normalisation needs the distinct identifiers before the
     # rows, and re-scanning a CSV costs more than holding its strings.
     raw_rows = scan_text(path, dialect).collect(engine="streaming")
-    base = reader.normalise(raw_rows.lazy(), ctx).collect()
+    rows = raw_rows.height
+    base = reader.normalise(raw_rows.lazy(), ctx)
     del raw_rows
     columns = list(TABLES[table])
+    # Keep only what the two outputs need, so the raw strings of good rows are freed early.
+    valid, rejects = pl.collect_all(
+        [base.filter(pl.col("_reason").is_null()).select(columns), _rejects_frame(base, ctx)]
+    )
+    del base
+    acc_path, acc_name = txn.part_path(table)
+    rej_path, rej_name = txn.part_path("rejects")
+    rejects.write_parquet(rej_path, compression_level=1)
+    del rejects
 
     # Earlier rows of this file and everything already stored (or staged by this run) win.
-    fresh = base.lazy().filter(pl.col("_reason").is_null()).select(columns)
-    fresh = drop_duplicate_rows(fresh, columns)
+    fresh = drop_duplicate_rows(valid.lazy(), columns)
     if txn.store.manifest["tables"][table] or staged:
         fresh = fresh.join(
             existing, on=columns, how="anti", nulls_equal=True, maintain_order="left"
         )
-
-    acc_path, acc_name = txn.part_path(table)
-    rej_path, rej_name = txn.part_path("rejects")
-    pl.collect_all(
-        [
-            fresh.sink_parquet(acc_path, compression_level=1, lazy=True),
-            _rejects_frame(base.lazy(), ctx).sink_parquet(rej_path, compression_level=1, lazy=True),
-        ]
-    )
-    rows = base.height
-    del base
+    fresh.sink_parquet(acc_path, compression_level=1)
+    del valid, fresh
     accepted = pq.read_metadata(acc_path).num_rows
     rejected_rows = pl.read_parquet(rej_path, columns=["reason"])
     result.rows = int(rows)
