@@ -9,8 +9,8 @@ from relmine.ingest.timestamps import detect_timestamp_format, parse_timestamps
 
 def _parse(values: list[str], zone: str = "Europe/Bratislava") -> pl.DataFrame:
     fmt = detect_timestamp_format(values)
-    utc, local = parse_timestamps(pl.col("t"), fmt, timezone=zone)
-    return pl.DataFrame({"t": values}).select(utc=utc, local=local)
+    lf = parse_timestamps(pl.LazyFrame({"t": values}), pl.col("t"), fmt, timezone=zone)
+    return lf.select(utc="ts_utc", local="ts_local").collect()
 
 
 def test_bratislava_gap_and_overlap() -> None:

@@ -43,11 +43,9 @@ def normalise(lf: pl.LazyFrame, ctx: ReadContext) -> pl.LazyFrame:
         )
 
     fmt = detect_timestamp_format(ctx.sample("booked_at"))
-    ts_utc, ts_local = parse_timestamps(raw("booked_at"), fmt, timezone=ctx.settings.timezone)
+    lf = parse_timestamps(lf, raw("booked_at"), fmt, timezone=ctx.settings.timezone)
     currency = ctx.col("currency").str.to_uppercase().fill_null(ctx.settings.currency)
     lf = lf.with_columns(
-        ts_utc.alias("ts_utc"),
-        ts_local.alias("ts_local"),
         amount=parse_amount(raw("amount"), decimal_comma=ctx.dialect.decimal_comma),
         currency=currency,
     )

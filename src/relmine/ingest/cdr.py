@@ -28,7 +28,7 @@ def normalise(lf: pl.LazyFrame, ctx: ReadContext) -> pl.LazyFrame:
     lf = map_phones(lf, "callee", phones, region=ctx.settings.region, out="callee")
 
     fmt = detect_timestamp_format(ctx.sample("start_time"))
-    ts_utc, ts_local = parse_timestamps(raw("start_time"), fmt, timezone=ctx.settings.timezone)
+    lf = parse_timestamps(lf, raw("start_time"), fmt, timezone=ctx.settings.timezone)
     seconds = ctx.col("duration_s").cast(pl.Float64, strict=False)
     type_raw = ctx.col("type").str.to_lowercase()
     inferred = pl.when(seconds > 0).then(pl.lit("voice")).otherwise(pl.lit("sms"))
@@ -38,8 +38,6 @@ def normalise(lf: pl.LazyFrame, ctx: ReadContext) -> pl.LazyFrame:
         .otherwise(type_raw.replace_strict(TYPE_ALIASES, default=None, return_dtype=pl.String))
     )
     lf = lf.with_columns(
-        ts_utc.alias("ts_utc"),
-        ts_local.alias("ts_local"),
         seconds.alias("_seconds"),
         event_type.alias("_type"),
     )
