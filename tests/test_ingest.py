@@ -201,3 +201,24 @@ def test_guess_and_exceptions_equal_the_full_table(region: str) -> None:
     full = map_identifiers(frame, "caller", table, value="phone", out="caller").collect()
     fast = map_phones(frame, "caller", table, region=region, out="caller").collect()
     assert fast.select("caller", "caller_reason").equals(full.select("caller", "caller_reason"))
+
+
+def test_durations_that_are_not_numbers_of_seconds_are_rejected(
+    tmp_path: Path, store: Path
+) -> None:
+    calls = tmp_path / "calls.csv"
+    calls.write_text(
+        "caller,callee,start_time,duration_s\n"
+        "0905123456,0905654321,2026-03-01 10:00:00,nan\n"
+        "0905123456,0905654321,2026-03-01 10:01:00,inf\n"
+        "0905123456,0905654321,2026-03-01 10:02:00,12s\n"
+        "0905123456,0905654321,2026-03-01 10:03:00,12.0\n"
+        "0905123456,0905654321,2026-03-01 10:04:00,\n"
+    )
+    run = run_cli("ingest", calls, "--store", store, "--max-reject-rate", "1")
+    assert run.exit_code == 0, run.stderr
+    (f,) = status(store)["files"]
+    assert f["rejected_by_reason"] == {"bad duration": 3}
+    cdr = Store.open(store).scan("cdr").collect().sort("ts_utc")
+    assert cdr["duration_s"].to_list() == [12, None]
+    assert cdr["type"].cast(pl.String).to_list() == ["voice", "sms"]

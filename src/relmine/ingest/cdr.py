@@ -13,7 +13,7 @@ import polars as pl
 from relmine.ingest.core import ReadContext, distinct_values, first_reason, map_phones, raw
 from relmine.ingest.identity import phone_table
 from relmine.ingest.timestamps import detect_timestamp_format, parse_timestamps
-from relmine.schema import CDR_STORE, EVENT_TYPES, TYPE_ALIASES
+from relmine.schema import EVENT_TYPES, TYPE_ALIASES
 
 __all__ = ["TABLE", "normalise"]
 
@@ -29,17 +29,13 @@ def normalise(lf: pl.LazyFrame, ctx: ReadContext) -> pl.LazyFrame:
 
     fmt = detect_timestamp_format(ctx.sample("start_time"))
     lf = parse_timestamps(lf, raw("start_time"), fmt, timezone=ctx.settings.timezone)
-    seconds = ctx.col("duration_s").cast(pl.Float64, strict=False)
+    lf = lf.with_columns(_seconds=ctx.col("duration_s").cast(pl.Float64, strict=False))
     type_raw = ctx.col("type").str.to_lowercase()
-    inferred = pl.when(seconds > 0).then(pl.lit("voice")).otherwise(pl.lit("sms"))
-    event_type = (
-        pl.when(type_raw.is_null())
+    inferred = pl.when(pl.col("_seconds") > 0).then(pl.lit("voice")).otherwise(pl.lit("sms"))
+    lf = lf.with_columns(
+        _type=pl.when(type_raw.is_null())
         .then(inferred)
         .otherwise(type_raw.replace_strict(TYPE_ALIASES, default=None, return_dtype=pl.String))
-    )
-    lf = lf.with_columns(
-        seconds.alias("_seconds"),
-        event_type.alias("_type"),
     )
     reason = first_reason(
         [
@@ -51,7 +47,7 @@ def normalise(lf: pl.LazyFrame, ctx: ReadContext) -> pl.LazyFrame:
             (pl.col("callee").is_null(), "invalid phone number"),
             (ctx.col("duration_s").is_not_null() & pl.col("_seconds").is_null(), "bad duration"),
             (pl.col("_seconds") < 0, "negative duration"),
-            (pl.col("_seconds") > _MAX_DURATION_S, "bad duration"),
+            (~pl.col("_seconds").is_between(0, _MAX_DURATION_S), "bad duration"),  # NaN, inf
             (pl.col("_type").is_null(), "unknown type"),
         ]
     )
@@ -61,4 +57,4 @@ def normalise(lf: pl.LazyFrame, ctx: ReadContext) -> pl.LazyFrame:
         type=pl.col("_type").cast(pl.Enum(list(EVENT_TYPES)), strict=False),
         cell_id=ctx.col("cell_id"),
         roaming_country=ctx.col("roaming_country").str.to_uppercase(),
-    ).with_columns(pl.col(c).cast(t) for c, t in CDR_STORE.items() if c in ("caller", "callee"))
+    )
