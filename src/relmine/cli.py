@@ -93,7 +93,7 @@ def _handles_errors(fn: F) -> F:
             else:
                 _err(
                     f"internal error ({type(exc).__name__}); rerun with --debug for details "
-                    "and report it (see SECURITY.md before sharing data)"
+                    "and report it (its output may quote your data: remove that before sharing)"
                 )
             raise typer.Exit(1) from None
 
