@@ -222,3 +222,31 @@ def test_durations_that_are_not_numbers_of_seconds_are_rejected(
     cdr = Store.open(store).scan("cdr").collect().sort("ts_utc")
     assert cdr["duration_s"].to_list() == [12, None]
     assert cdr["type"].cast(pl.String).to_list() == ["voice", "sms"]
+
+
+def test_rows_with_more_fields_than_the_header_are_rejected_not_cut(store: Path) -> None:
+    run = run_cli("ingest", DATA / "calls_ragged.csv", "--store", store, "--max-reject-rate", "1")
+    assert run.exit_code == 0, run.stderr
+    (f,) = status(store)["files"]
+    assert (f["rows"], f["accepted"], f["rejected"]) == (4, 3, 1)
+    assert f["rejected_by_reason"] == {"too many fields": 1}
+    (reject,) = Store.open(store).scan("rejects").collect().iter_rows(named=True)
+    assert reject["line"] == 3
+    assert reject["raw"] == "0905123456,0905654321,2026-03-01 10:05:00,60,voice,C1,surplus"
+    cells = Store.open(store).scan("cdr").collect().sort("ts_utc")["cell_id"].to_list()
+    assert cells == ["C1", "C1,C2", None]  # a quoted separator is data; a short row is fine
+
+
+def test_bom_semicolons_and_a_header_only_file(tmp_path: Path, store: Path) -> None:
+    bom = tmp_path / "bom.csv"
+    bom.write_bytes(
+        "\ufeffCaller;Callee;Start_Time;Duration_s\n"
+        "0905123456;0905654321;2026-03-01 10:00:00;60\n".encode()
+    )
+    empty = tmp_path / "header_only.csv"
+    empty.write_text("caller,callee,start_time\n")
+    run = run_cli("ingest", bom, empty, "--store", store)
+    assert run.exit_code == 0, run.stderr
+    files = status(store)["files"]
+    assert [(f["rows"], f["accepted"]) for f in files] == [(1, 1), (0, 0)]
+    assert Store.open(store).scan("cdr").collect()["caller"].to_list() == ["+421905123456"]

@@ -40,6 +40,8 @@ __all__ = [
 ]
 
 RAW_PREFIX = "raw."
+#: Column holding the first field beyond the header's width, when a row has one.
+EXTRA = "_extra"
 
 
 def raw(name: str) -> pl.Expr:
@@ -225,7 +227,9 @@ def scan_text(path: Path, dialect: Dialect) -> pl.LazyFrame:
     """Scan a CSV with every column as a stripped string named ``raw.<column>``, plus ``_line``.
 
     ``_line`` is the 1-based line number of the row in the file (the header is line 1), assuming
-    no quoted field spans lines. Blank lines are not rows.
+    no quoted field spans lines. Blank lines are not rows. A row with more fields than the header
+    has the first surplus field in ``_extra`` (null otherwise), so it can be rejected rather than
+    silently cut to the header's width.
     """
     if dialect.encoding not in ("utf-8", "utf-8-sig"):
         raise InputError(
@@ -237,9 +241,11 @@ def scan_text(path: Path, dialect: Dialect) -> pl.LazyFrame:
         raise InputError(f"{path.name} has two columns with the same name: {dialect.header}")
     lf = pl.scan_csv(
         path,
+        has_header=False,
+        skip_rows=1,
         separator=dialect.separator,
-        infer_schema=False,
-        new_columns=names,
+        schema=dict.fromkeys([*names, EXTRA], pl.String),
+        missing_columns="insert",
         row_index_name="_line",
         row_index_offset=2,
         truncate_ragged_lines=True,
@@ -281,14 +287,16 @@ _MIX = 1_000_003
 
 
 def _rejects_frame(base: pl.LazyFrame, ctx: ReadContext) -> pl.LazyFrame:
+    sep = ctx.dialect.separator
     raw_cols = [pl.col(RAW_PREFIX + c).fill_null("") for c in ctx.dialect.columns]
+    surplus = pl.when(pl.col(EXTRA).is_not_null()).then(sep + pl.col(EXTRA)).otherwise(pl.lit(""))
     return (
         base.filter(pl.col("_reason").is_not_null())
         .select(
             file=pl.lit(ctx.path.name),
             line=pl.col("_line"),
             reason=pl.col("_reason"),
-            raw=pl.concat_str(raw_cols, separator=ctx.dialect.separator),
+            raw=pl.concat_str(raw_cols, separator=sep) + surplus,
         )
         .cast(REJECTS_STORE)
     )
@@ -311,7 +319,11 @@ def _read_file(
     # rows, and re-scanning a CSV costs more than holding its strings.
     raw_rows = scan_text(path, dialect).collect(engine="streaming")
     rows = raw_rows.height
-    base = reader.normalise(raw_rows.lazy(), ctx)
+    base = reader.normalise(raw_rows.lazy(), ctx).with_columns(
+        _reason=pl.when(pl.col(EXTRA).is_not_null())
+        .then(pl.lit("too many fields"))
+        .otherwise(pl.col("_reason"))
+    )
     del raw_rows
     columns = list(TABLES[table])
     # Keep only what the two outputs need, so the raw strings of good rows are freed early.

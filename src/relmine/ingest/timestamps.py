@@ -72,7 +72,7 @@ def detect_timestamp_format(sample: Sequence[str | None]) -> TimestampFormat:
     def cover(formats: tuple[str, ...]) -> tuple[str, ...]:
         # Greedy set cover: every extra format is one more parse of the whole column.
         chosen: list[str] = []
-        left = pl.Series([True] * len(values))
+        left = pl.Series([True] * len(values), dtype=pl.Boolean)
         while left.any():
             hits = {f: (parsed(f) & left).sum() for f in formats if f not in chosen}
             best = max(hits, key=lambda f: (hits[f], -formats.index(f)), default=None)
