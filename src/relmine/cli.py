@@ -211,6 +211,218 @@ def demo(
         out.print(f"  {label:<12} {path}")
 
 
+SinceOpt = Annotated[
+    str | None, typer.Option("--since", help="First local date of the window (YYYY-MM-DD).")
+]
+UntilOpt = Annotated[
+    str | None, typer.Option("--until", help="Last local date of the window (YYYY-MM-DD).")
+]
+ChannelsOpt = Annotated[
+    str | None, typer.Option("--channels", help="Channels to use: voice,sms,bank [all].")
+]
+OutOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--output", "-o", help="Write to FILE (.parquet .csv .json .ndjson) or - (stdout)."
+    ),
+]
+SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of every random choice.")]
+
+
+#: The tie columns shown on a terminal; ``-o`` writes them all.
+TERMINAL_TIE_COLUMNS = (
+    "a",
+    "b",
+    "weight",
+    "voice_n",
+    "sms_n",
+    "bank_n",
+    "active_days",
+    "reciprocity",
+    "night_share",
+    "same_home_cell",
+)
+
+
+class TableFormat(StrEnum):
+    parquet = "parquet"
+    csv = "csv"
+    json = "json"
+    ndjson = "ndjson"
+
+
+class GraphFormat(StrEnum):
+    parquet = "parquet"
+    csv = "csv"
+    json = "json"
+    ndjson = "ndjson"
+    graphml = "graphml"
+    gexf = "gexf"
+
+
+class Method(StrEnum):
+    louvain = "louvain"
+    leiden = "leiden"
+
+
+class Engine(StrEnum):
+    igraph = "igraph"
+    networkx = "networkx"
+
+
+def _ties(store: Path | None, since: str | None, until: str | None, channels: str | None) -> Any:
+    """Open the store and build the tie table for the window and channels."""
+    from relmine.graph import parse_channels, parse_window, tie_features
+    from relmine.store import Store, default_store_dir
+
+    opened = Store.open(default_store_dir(store))
+    window = parse_window(since, until)
+    ties = tie_features(opened, window=window, channels=parse_channels(channels))
+    return opened, window, ties
+
+
+def _emit(frame: Any, output: str | None, fmt: str | None, title: str, quiet: bool) -> None:
+    """Write ``frame`` to ``output`` or, without one, show its first rows on the terminal."""
+    from relmine.output import write_table
+    from relmine.render import frame_table
+
+    if output is None:
+        _out().print(frame_table(frame, title=title))
+        return
+    used = write_table(frame, output, fmt=fmt)
+    if not quiet and output != "-":
+        _err(f"wrote {frame.height:,} rows to {output} ({used})")
+
+
+def _summary(title: str, items: list[tuple[str, Any]], output: str | None, quiet: bool) -> None:
+    """Figures about a result: to stdout with the table, to stderr when stdout holds data."""
+    if quiet:
+        return
+    from relmine.render import summary_table
+
+    console = _out() if output is None else Console(stderr=True, highlight=False)
+    console.print(summary_table(title, items))
+
+
+@app.command()
+@_handles_errors
+def graph(
+    store: StoreOpt = None,
+    output: OutOpt = None,
+    format: Annotated[
+        GraphFormat | None, typer.Option("--format", help="Output format [from -o's extension].")
+    ] = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    channels: ChannelsOpt = None,
+    quiet: QuietOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """The tie table: one row per related pair, with its weight and the features behind it."""
+    from relmine.graph import graph_summary, write_graph
+
+    _, _, ties = _ties(store, since, until, channels)
+    _summary("graph", graph_summary(ties), output, quiet)
+    if output is not None and (
+        format in (GraphFormat.graphml, GraphFormat.gexf)
+        or str(output).lower().endswith((".graphml", ".gexf"))
+    ):
+        used = write_graph(ties, output, fmt=format.value if format else None)
+        if not quiet:
+            _err(f"wrote {ties.height:,} ties to {output} ({used})")
+        return
+    strongest = ties.sort("weight", "a", "b", descending=[True, False, False])
+    shown = ties if output is not None else strongest.select(TERMINAL_TIE_COLUMNS)
+    _emit(shown, output, format.value if format else None, "strongest ties", quiet)
+
+
+@app.command()
+@_handles_errors
+def communities(
+    store: StoreOpt = None,
+    output: OutOpt = None,
+    format: Annotated[TableFormat | None, typer.Option("--format", help="Output format.")] = None,
+    method: Annotated[Method, typer.Option(help="Louvain or Leiden.")] = Method.louvain,
+    resolution: Annotated[float, typer.Option(help="Larger gives smaller communities.")] = 1.0,
+    seed: SeedOpt = 0,
+    engine: Annotated[Engine, typer.Option(help="igraph, or networkx (reference).")] = (
+        Engine.igraph
+    ),
+    stats: Annotated[
+        str | None, typer.Option("--stats", help="Also write per-community statistics to FILE.")
+    ] = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    channels: ChannelsOpt = None,
+    quiet: QuietOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Communities (Louvain or Leiden on weighted modularity), numbered by size."""
+    from relmine.communities import community_stats, detect_communities
+    from relmine.graph import excluded_parties
+    from relmine.output import write_table
+
+    opened, _, ties = _ties(store, since, until, channels)
+    result = detect_communities(
+        ties,
+        method=method.value,
+        resolution=resolution,
+        seed=seed,
+        engine=engine.value,
+        apart=excluded_parties(ties, opened, opened.settings),
+    )
+    if stats is not None:
+        write_table(community_stats(ties, result.frame), stats)
+    sizes = result.frame.unique("community_id")["community_size"]
+    items = [
+        ("method", f"{result.method} ({result.engine}), resolution {resolution}, seed {seed}"),
+        ("modularity", round(result.modularity, 4)),
+        ("communities", sizes.len()),
+        ("largest", int(sizes.max())),
+        ("median size", float(sizes.median())),
+        ("singletons", int((sizes == 1).sum())),
+    ]
+    _summary("communities", items, output, quiet)
+    _emit(result.frame, output, format.value if format else None, "communities", quiet)
+
+
+@app.command()
+@_handles_errors
+def households(
+    store: StoreOpt = None,
+    output: OutOpt = None,
+    format: Annotated[TableFormat | None, typer.Option("--format", help="Output format.")] = None,
+    max_size: Annotated[
+        int | None, typer.Option("--max-size", min=1, help="Largest household [8].")
+    ] = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    channels: ChannelsOpt = None,
+    quiet: QuietOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Households from everyday-life signals: shared home cell, evenings, money, reciprocity."""
+    import dataclasses
+
+    import polars as pl
+
+    from relmine.households import detect_households
+
+    opened, window, ties = _ties(store, since, until, channels)
+    settings = opened.settings
+    if max_size is not None:
+        settings = dataclasses.replace(settings, household_max_size=max_size)
+    frame = detect_households(ties, opened, window=window, settings=settings)
+    sizes = frame.unique("household_id")["household_size"]
+    items = [
+        (f"households of {n}", int((sizes == n).sum())) for n in range(2, int(sizes.max()) + 1)
+    ]
+    items = [("people in households", int(sizes.filter(sizes > 1).sum())), *items]
+    _summary("households", [*items, ("singletons", int((sizes == 1).sum()))], output, quiet)
+    shown = frame if output is not None else frame.filter(pl.col("household_size") > 1)
+    _emit(shown, output, format.value if format else None, "households", quiet)
+
+
 def main() -> None:
     """Entry point of the ``relmine`` script."""
     app()

@@ -38,12 +38,64 @@ class Settings:
     max_reject_rate : float
         Largest share of a file's rows that may be rejected before the whole file is refused
         (exit code 3).
+    night_start, night_end : int
+        Local hours of the night window ``[night_start, 24) + [0, night_end)`` (22-06).
+    evening_start : int
+        Local hour at which the evening ``[evening_start, night_start)`` begins (18).
+    work_start, work_end : int
+        Working hours ``[work_start, work_end)`` on Monday to Friday (8-18).
+    tie_voice, tie_sms, tie_bank, tie_days : float
+        Coefficients of the tie-strength formula (:func:`relmine.graph.tie_features`): the weight
+        of ``log(1 + n)`` voice calls, messages, transfers and distinct active days.
+    tie_one_way : float
+        Factor applied to a tie seen in one direction only (nobody ever answered or called back).
+    tie_heavy_degree : float
+        Degree above which a party counts as a heavy user; each of its ties is damped by
+        ``sqrt(tie_heavy_degree / degree)``: a hotline called by thousands is nobody's strong tie.
+    regular_min_months : int
+        Distinct months in which a payer must pay a payee for the flow to count as regular
+        (standing order, allowance, rent).
+    regular_amount_cv : float
+        Largest coefficient of variation of the amounts of a regular flow.
+    regular_day_spread : float
+        Largest standard deviation, in days, of the day of month of a regular flow's payments.
+    household_max_size : int
+        Largest household ``relmine households`` forms.
+    household_threshold : float
+        Smallest household score (0-1) of a pair for it to count as a household tie.
+    household_min_density : float
+        Smallest share of the pairs across two groups that must be in contact at all for the
+        groups to merge into one household.
+    hotline_min_degree : int
+        Smallest number of contacts of a hotline-like party (many contacts, almost none called
+        back); such parties are in no household and are not influencers.
+    hotline_max_reciprocity : float
+        Largest share of its contacts a hotline-like party calls back.
     """
 
     region: str = "SK"
     timezone: str = "Europe/Bratislava"
     currency: str = "EUR"
     max_reject_rate: float = 0.05
+    night_start: int = 22
+    night_end: int = 6
+    evening_start: int = 18
+    work_start: int = 8
+    work_end: int = 18
+    tie_voice: float = 1.0
+    tie_sms: float = 0.5
+    tie_bank: float = 1.0
+    tie_days: float = 1.0
+    tie_one_way: float = 0.5
+    tie_heavy_degree: float = 50.0
+    regular_min_months: int = 3
+    regular_amount_cv: float = 0.1
+    regular_day_spread: float = 3.0
+    household_max_size: int = 8
+    household_threshold: float = 0.4
+    household_min_density: float = 0.5
+    hotline_min_degree: int = 30
+    hotline_max_reciprocity: float = 0.1
 
     def validated(self) -> Settings:
         """Return self after checking every value, or raise :class:`ConfigError` saying which."""
@@ -63,6 +115,19 @@ class Settings:
             raise ConfigError(f"currency {self.currency!r} is not an ISO 4217 code such as EUR")
         if not 0.0 <= self.max_reject_rate <= 1.0:
             raise ConfigError("--max-reject-rate must be between 0 and 1")
+        hours = ("night_start", "night_end", "evening_start", "work_start", "work_end")
+        for name in hours:
+            if not 0 <= getattr(self, name) <= 24:
+                raise ConfigError(f"setting {name} must be an hour between 0 and 24")
+        if not self.evening_start <= self.night_start:
+            raise ConfigError("setting evening_start must not be later than night_start")
+        positive = ("tie_heavy_degree", "household_max_size", "regular_min_months")
+        for name in positive:
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"setting {name} must be positive")
+        for name in ("tie_voice", "tie_sms", "tie_bank", "tie_days", "tie_one_way"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"setting {name} must not be negative")
         return dataclasses.replace(self, region=self.region.upper(), currency=self.currency.upper())
 
 

@@ -9,7 +9,14 @@ from rich.table import Table
 
 from relmine.ingest.core import IngestReport
 
-__all__ = ["ingest_table", "reasons_table", "status_tables", "truth_table"]
+__all__ = [
+    "frame_table",
+    "ingest_table",
+    "reasons_table",
+    "status_tables",
+    "summary_table",
+    "truth_table",
+]
 
 
 def ingest_table(report: IngestReport) -> Table:
@@ -82,4 +89,39 @@ def truth_table(checks: list[tuple[str, int, int]]) -> Table:
     table.add_column("", justify="center")
     for what, truth, found in checks:
         table.add_row(what, f"{truth:,}", f"{found:,}", "ok" if truth == found else "DIFFERENT")
+    return table
+
+
+def frame_table(frame: Any, *, title: str, limit: int = 20) -> Table:
+    """The first ``limit`` rows of a Polars frame as a table (floats to 4 significant digits)."""
+    table = Table(title=title, title_justify="left")
+    shown = frame.head(limit)
+    for name, dtype in shown.schema.items():
+        table.add_column(name, justify="right" if dtype.is_numeric() else "left")
+    for row in shown.iter_rows():
+        table.add_row(*(_cell(v) for v in row))
+    if frame.height > limit:
+        table.caption = f"{limit} of {frame.height:,} rows; -o FILE writes them all"
+    return table
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def summary_table(title: str, items: list[tuple[str, Any]]) -> Table:
+    """A two-column table of named figures."""
+    table = Table(title=title, title_justify="left", show_header=False)
+    table.add_column("what")
+    table.add_column("value", justify="right")
+    for name, value in items:
+        table.add_row(name, _cell(value))
     return table

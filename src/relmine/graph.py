@@ -1,0 +1,648 @@
+"""Ties: from events to one row per related pair, with the features and the strength behind it.
+
+Every relationship event -- a call or message between two phones, a transfer between two
+accounts -- is resolved to its two graph nodes through the register (:mod:`relmine.register`), so
+a person's second SIM and their account are the same node. Events are then folded, in one Polars
+pass, into a *tie table* with one row per unordered pair ``a < b``: counts and durations per
+channel, active days, span and recency, reciprocity, local-time shares, co-location (home cells)
+and bank regularity. The tie table is the graph's source of truth: algorithms build an igraph
+graph straight from its arrays (:func:`to_igraph`); :func:`to_networkx` is the interop layer.
+
+Tie strength
+------------
+``weight = I * R * D(a) * D(b)`` where
+
+* ``I = tie_voice*log1p(voice_n) + tie_sms*log1p(sms_n) + tie_bank*log1p(bank_n)
+  + tie_days*log1p(active_days)`` -- the intensity. Logarithms make channels comparable (ten
+  messages are not ten times one call) and stop one chatty pair from dwarfing everyone else
+  (Onnela et al. 2007 use call counts and durations the same way);
+* ``R = 1`` when the pair was seen in both directions (on any channel), else ``tie_one_way`` --
+  reciprocity separates relationships from broadcasting (Kovanen et al. 2011);
+* ``D(v) = min(1, sqrt(tie_heavy_degree / degree(v)))`` damps the ties of heavy users, so a
+  hotline or a company switchboard called by thousands is nobody's strong tie, while a person's
+  dozen contacts keep their full weight.
+
+The coefficients are settings (``relmine.toml``), see :class:`relmine.config.Settings`.
+
+References
+----------
+Onnela, J.-P. et al. (2007). Structure and tie strengths in mobile communication networks.
+PNAS 104(18), 7332-7336.
+Kovanen, L., Karsai, M., Kaski, K., Kertesz, J., Saramaki, J. (2011). Temporal motifs in
+time-dependent networks. J. Stat. Mech. P11005.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import polars as pl
+
+from relmine.config import Settings
+from relmine.errors import ConfigError, StoreError
+from relmine.register import node_map
+from relmine.store import Store
+
+if TYPE_CHECKING:
+    import igraph
+    import networkx
+
+__all__ = [
+    "CHANNELS",
+    "Window",
+    "excluded_parties",
+    "graph_summary",
+    "home_cells",
+    "node_events",
+    "parse_channels",
+    "parse_window",
+    "party_cells",
+    "relationship_events",
+    "tie_features",
+    "to_igraph",
+    "to_networkx",
+    "write_graph",
+]
+
+#: Channels a tie can be made of (``--channels``); MMS count as messages (``sms``).
+CHANNELS = ("voice", "sms", "bank")
+
+_EARTH_RADIUS_KM = 6371.0088
+
+
+@dataclass(frozen=True)
+class Window:
+    """The time window of an analysis: local dates, both ends included; ``None`` is open."""
+
+    since: dt.date | None = None
+    until: dt.date | None = None
+
+    def __post_init__(self) -> None:
+        if self.since and self.until and self.since > self.until:
+            raise ConfigError(f"--since {self.since} is after --until {self.until}")
+
+    def filter(self, lf: pl.LazyFrame, column: str = "ts_local") -> pl.LazyFrame:
+        """Keep the rows whose local time lies in the window."""
+        if self.since is not None:
+            lf = lf.filter(pl.col(column) >= dt.datetime.combine(self.since, dt.time()))
+        if self.until is not None:
+            end = dt.datetime.combine(self.until + dt.timedelta(days=1), dt.time())
+            lf = lf.filter(pl.col(column) < end)
+        return lf
+
+
+def parse_window(since: str | None, until: str | None) -> Window:
+    """``--since/--until`` (``YYYY-MM-DD``, local dates, both included) as a :class:`Window`.
+
+    Raises
+    ------
+    ConfigError
+        If a date is not ``YYYY-MM-DD`` or since is after until.
+    """
+
+    def day(text: str | None, flag: str) -> dt.date | None:
+        if text is None:
+            return None
+        try:
+            return dt.date.fromisoformat(text)
+        except ValueError:
+            raise ConfigError(f"{flag} {text!r} is not a date; write it as YYYY-MM-DD") from None
+
+    return Window(day(since, "--since"), day(until, "--until"))
+
+
+def parse_channels(text: str | Iterable[str] | None) -> tuple[str, ...]:
+    """``"voice,sms"`` -> ``("voice", "sms")``; ``None`` means every channel.
+
+    Raises
+    ------
+    ConfigError
+        If a name is not one of :data:`CHANNELS`.
+    """
+    if text is None:
+        return CHANNELS
+    names = text.split(",") if isinstance(text, str) else list(text)
+    chosen = [n.strip().lower() for n in names if n.strip()]
+    unknown = sorted(set(chosen) - set(CHANNELS))
+    if unknown or not chosen:
+        raise ConfigError(
+            f"unknown channel {', '.join(unknown) or '(none)'}; use a comma-separated list of "
+            f"{', '.join(CHANNELS)}"
+        )
+    return tuple(c for c in CHANNELS if c in chosen)
+
+
+def relationship_events(
+    store: Store,
+    *,
+    window: Window = Window(),
+    channels: Iterable[str] = CHANNELS,
+) -> pl.LazyFrame:
+    """Every relationship event as ``u -> v`` between graph nodes.
+
+    Columns: ``u``, ``v`` (node ids; ``u`` made the call or paid), ``channel`` (voice, sms,
+    bank), ``ts_local``, ``duration_s`` (Int64, calls only), ``value`` (transfers only),
+    ``cell_id`` (the caller's cell, calls and messages only). A transfer shown on two of our
+    statements is one event; events between two identifiers of one node (a person's two SIMs)
+    are not relationship events and are left out.
+    """
+    channels = set(channels)
+    nodes = node_map(store)
+    parts: list[pl.LazyFrame] = []
+    if channels & {"voice", "sms"}:
+        cdr = window.filter(store.scan("cdr"))
+        kinds = ["voice"] if "voice" in channels else []
+        kinds += ["sms", "mms"] if "sms" in channels else []
+        cdr = cdr.filter(pl.col("type").cast(pl.String).is_in(kinds))
+        parts.append(
+            cdr.select(
+                u=pl.col("caller"),
+                v=pl.col("callee"),
+                channel=pl.when(pl.col("type") == "voice")
+                .then(pl.lit("voice"))
+                .otherwise(pl.lit("sms")),
+                ts_local=pl.col("ts_local"),
+                duration_s=pl.col("duration_s").cast(pl.Int64),
+                value=pl.lit(None, pl.Float64),
+                cell_id=pl.col("cell_id"),
+            )
+        )
+    if "bank" in channels:
+        bank = window.filter(store.scan("bank")).filter(pl.col("counterparty").is_not_null())
+        transfers = bank.select("src", "dst", "value", "currency", "ts_utc", "ts_local").unique()
+        parts.append(
+            transfers.select(
+                u=pl.col("src"),
+                v=pl.col("dst"),
+                channel=pl.lit("bank"),
+                ts_local=pl.col("ts_local"),
+                duration_s=pl.lit(None, pl.Int64),
+                value=pl.col("value"),
+                cell_id=pl.lit(None, pl.String),
+            )
+        )
+    if not parts:
+        raise ConfigError("no channel selected")
+    events = pl.concat(parts)
+    for side in ("u", "v"):
+        events = (
+            events.join(nodes.rename({"identifier": side, "node_id": "_n"}), on=side, how="left")
+            .with_columns(pl.coalesce("_n", side).alias(side))
+            .drop("_n")
+        )
+    return events.filter(
+        pl.col("u").is_not_null() & pl.col("v").is_not_null() & (pl.col("u") != pl.col("v"))
+    )
+
+
+def _hour_flags(settings: Settings) -> dict[str, pl.Expr]:
+    hour = pl.col("ts_local").dt.hour()
+    weekday = pl.col("ts_local").dt.weekday()  # Monday = 1 ... Sunday = 7
+    night = (hour >= settings.night_start) | (hour < settings.night_end)
+    return {
+        "night": night,
+        "evening": (hour >= settings.evening_start) & (hour < settings.night_start),
+        "weekend": weekday >= 6,
+        "work": (weekday <= 5) & (hour >= settings.work_start) & (hour < settings.work_end),
+    }
+
+
+def home_cells(events: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
+    """Each party's home cell: the cell it calls from most at night.
+
+    A party with no night calls gets the cell it calls from most in the evenings and at weekends
+    (``home_basis = "rest"``), which with a few weeks of data is often all there is. Ties go to
+    the smallest cell id, so the result does not depend on row order.
+
+    Returns
+    -------
+    LazyFrame
+        ``node_id``, ``home_cell``, ``home_events`` (calls from it in that basis), ``home_basis``.
+    """
+    flags = _hour_flags(settings)
+    phone = events.filter(pl.col("cell_id").is_not_null() & (pl.col("channel") != "bank"))
+    phone = phone.with_columns(
+        basis=pl.when(flags["night"])
+        .then(pl.lit(0))
+        .when(flags["evening"] | flags["weekend"])
+        .then(pl.lit(1))
+        .otherwise(pl.lit(None))
+    ).filter(pl.col("basis").is_not_null())
+    counts = phone.group_by("u", "basis", "cell_id").agg(pl.len().alias("n"))
+    best = counts.sort(["u", "basis", "n", "cell_id"], descending=[False, False, True, False])
+    return (
+        best.group_by("u", maintain_order=True)
+        .first()
+        .select(
+            node_id=pl.col("u"),
+            home_cell=pl.col("cell_id"),
+            home_events=pl.col("n").cast(pl.Int64),
+            home_basis=pl.when(pl.col("basis") == 0)
+            .then(pl.lit("night"))
+            .otherwise(pl.lit("rest")),
+        )
+    )
+
+
+def _rest_cells(events: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
+    """Each party's cells at rest times (night, evening, weekend): ``node_id``, ``cell_id``."""
+    flags = _hour_flags(settings)
+    rest = flags["night"] | flags["evening"] | flags["weekend"]
+    phone = events.filter(pl.col("cell_id").is_not_null() & (pl.col("channel") != "bank") & rest)
+    return phone.select(node_id="u", cell_id="cell_id").unique()
+
+
+def _shared_cells(ties: pl.LazyFrame, cells: pl.LazyFrame) -> pl.LazyFrame:
+    """Add ``shared_rest_cells``: cells both parties called from at rest times (null if unknown).
+
+    Joined per existing tie, never cell by cell, so a busy cell does not produce all pairs of its
+    users. Co-location at rest times is a softer and more robust sign of a shared home than the
+    equality of two modes estimated from a handful of calls.
+    """
+    pairs = ties.select("a", "b")
+    shared = (
+        pairs.join(cells.rename({"node_id": "a"}), on="a", how="inner")
+        .join(cells.rename({"node_id": "b"}), on=["b", "cell_id"], how="inner")
+        .group_by("a", "b")
+        .agg(shared_rest_cells=pl.len().cast(pl.Int64))
+    )
+    known = cells.select("node_id").unique()
+    return (
+        ties.join(shared, on=["a", "b"], how="left")
+        .join(known.select(a="node_id", _ka=pl.lit(True)), on="a", how="left")
+        .join(known.select(b="node_id", _kb=pl.lit(True)), on="b", how="left")
+        .with_columns(
+            shared_rest_cells=pl.when(pl.col("_ka") & pl.col("_kb"))
+            .then(pl.col("shared_rest_cells").fill_null(0))
+            .otherwise(None)
+        )
+        .drop("_ka", "_kb")
+    )
+
+
+def party_cells(
+    store: Store, *, window: Window = Window(), settings: Settings | None = None
+) -> pl.DataFrame:
+    """Per party with known cells: ``node_id``, ``home_cell`` and ``rest_cells`` (a list).
+
+    ``rest_cells`` are the cells the party called from at night, in the evening or at weekends.
+    """
+    settings = settings or store.settings
+    events = relationship_events(store, window=window, channels=("voice", "sms"))
+    rest = (
+        _rest_cells(events, settings).group_by("node_id").agg(rest_cells=pl.col("cell_id").sort())
+    )
+    homes = home_cells(events, settings).select("node_id", "home_cell")
+    return (
+        homes.join(rest, on="node_id", how="full", coalesce=True)
+        .sort("node_id")
+        .collect(engine="streaming")
+    )
+
+
+def _regular_flows(events: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
+    """Directed bank flows that recur monthly: standing orders, allowances, rent, salaries.
+
+    A flow ``u -> v`` is regular when it was paid in at least ``regular_min_months`` distinct
+    months, at most about once a month, with stable amounts (coefficient of variation at most
+    ``regular_amount_cv``) on a stable day of the month (standard deviation at most
+    ``regular_day_spread`` days).
+    """
+    bank = events.filter(pl.col("channel") == "bank")
+    month = pl.col("ts_local").dt.strftime("%Y-%m")
+    flows = bank.group_by("u", "v").agg(
+        n=pl.len(),
+        months=month.n_unique(),
+        mean=pl.col("value").mean(),
+        cv=(pl.col("value").std(ddof=0) / pl.col("value").mean()).fill_nan(0.0),
+        day_sd=pl.col("ts_local").dt.day().cast(pl.Float64).std(ddof=0),
+    )
+    regular = (
+        (pl.col("months") >= settings.regular_min_months)
+        & (pl.col("n") <= pl.col("months") + 1)
+        & (pl.col("cv") <= settings.regular_amount_cv)
+        & (pl.col("day_sd") <= settings.regular_day_spread)
+    )
+    return flows.filter(regular).select("u", "v", monthly=pl.col("mean"), months="months")
+
+
+def tie_features(
+    store: Store,
+    *,
+    window: Window = Window(),
+    channels: Iterable[str] = CHANNELS,
+    settings: Settings | None = None,
+) -> pl.DataFrame:
+    """The tie table: one row per related pair ``a < b`` with its features and ``weight``.
+
+    Parameters
+    ----------
+    store : Store
+        The store to read events, the register and cells from.
+    window : Window, optional
+        Local-date window of the events; open by default.
+    channels : iterable of str, optional
+        Channels to build ties from (voice, sms, bank); all by default.
+    settings : Settings, optional
+        Coefficients and hours; the store's own by default.
+
+    Returns
+    -------
+    DataFrame
+        Sorted by ``a, b``. Columns: ``a``, ``b``, ``weight``; ``voice_n``, ``voice_s``,
+        ``sms_n``, ``bank_n``, ``bank_amount``; ``events_ab``, ``events_ba`` (a -> b and b -> a,
+        all channels), ``reciprocity`` (smaller over larger direction, 0-1); ``active_days``,
+        ``first_at``, ``last_at``, ``span_days``, ``recency_days`` (days from the last event to
+        the end of the window); ``night_share``, ``evening_share``, ``weekend_share``,
+        ``work_share`` (of the calls and messages, local time; null without any);
+        ``home_a``, ``home_b``, ``same_home_cell``, ``home_distance_km``, ``shared_rest_cells``
+        (cells both called from at night, in the evening or at weekends; null if either party's
+        cells are unknown); ``bank_regular_ab``,
+        ``bank_regular_ba`` (monthly amount of a regular flow each way, null if none);
+        ``degree_a``, ``degree_b``, ``share_a``, ``share_b`` (the tie's share of each party's
+        total weight).
+
+    Raises
+    ------
+    StoreError
+        If the store holds no relationship events in the window.
+
+    Examples
+    --------
+    >>> ties = tie_features(Store.open(Path("relmine-store")))  # doctest: +SKIP
+    >>> ties.sort("weight", descending=True).head(3)  # doctest: +SKIP
+    """
+    settings = settings or store.settings
+    events = relationship_events(store, window=window, channels=channels)
+    ties = _aggregate(events, settings, window)
+    if ties.height == 0:
+        raise StoreError(
+            f"no calls, messages or transfers between two parties in {store.root}"
+            f"{_window_text(window)}; ingest call records or bank statements first"
+        )
+    return _add_home_distance(ties, store)
+
+
+def _window_text(window: Window) -> str:
+    if window.since is None and window.until is None:
+        return ""
+    return f" between {window.since or 'the start'} and {window.until or 'the end'}"
+
+
+def _aggregate(events: pl.LazyFrame, settings: Settings, window: Window) -> pl.DataFrame:
+    events = events.with_columns(
+        a=pl.min_horizontal("u", "v"), b=pl.max_horizontal("u", "v")
+    ).with_columns(fwd=pl.col("u") == pl.col("a"))
+    flags = _hour_flags(settings)
+    phone = pl.col("channel") != "bank"
+    n_phone = phone.sum()
+
+    def share(flag: pl.Expr) -> pl.Expr:
+        return pl.when(n_phone > 0).then((flag & phone).sum() / n_phone).otherwise(None)
+
+    aggregated = events.group_by("a", "b").agg(
+        voice_n=(pl.col("channel") == "voice").sum().cast(pl.Int64),
+        voice_s=pl.col("duration_s").filter(pl.col("channel") == "voice").sum().cast(pl.Int64),
+        sms_n=(pl.col("channel") == "sms").sum().cast(pl.Int64),
+        bank_n=(pl.col("channel") == "bank").sum().cast(pl.Int64),
+        bank_amount=pl.col("value").filter(pl.col("channel") == "bank").sum(),
+        events_ab=pl.col("fwd").sum().cast(pl.Int64),
+        events_ba=(~pl.col("fwd")).sum().cast(pl.Int64),
+        active_days=pl.col("ts_local").dt.date().n_unique().cast(pl.Int64),
+        first_at=pl.col("ts_local").min(),
+        last_at=pl.col("ts_local").max(),
+        night_share=share(flags["night"]),
+        evening_share=share(flags["evening"]),
+        weekend_share=share(flags["weekend"]),
+        work_share=share(flags["work"]),
+    )
+    homes = home_cells(events, settings)
+    regular = _regular_flows(events, settings)
+    end = (
+        pl.lit(dt.datetime.combine(window.until + dt.timedelta(days=1), dt.time()))
+        if window.until is not None
+        else pl.col("last_at").max()
+    )
+    ties = aggregated.with_columns(
+        reciprocity=(
+            pl.min_horizontal("events_ab", "events_ba")
+            / pl.max_horizontal("events_ab", "events_ba")
+        ),
+        span_days=(pl.col("last_at") - pl.col("first_at")).dt.total_seconds() / 86400.0,
+        recency_days=(end - pl.col("last_at")).dt.total_seconds() / 86400.0,
+    )
+    ties = _join_homes(ties, homes)
+    ties = _shared_cells(ties, _rest_cells(events, settings))
+    ties = ties.join(
+        regular.select(a="u", b="v", bank_regular_ab="monthly"), on=["a", "b"], how="left"
+    ).join(regular.select(a="v", b="u", bank_regular_ba="monthly"), on=["a", "b"], how="left")
+    ties = ties.collect(engine="streaming")
+    return _weigh(ties, settings).sort("a", "b")
+
+
+def _join_homes(ties: pl.LazyFrame, homes: pl.LazyFrame) -> pl.LazyFrame:
+    home = homes.select("node_id", "home_cell")
+    ties = ties.join(home.rename({"node_id": "a", "home_cell": "home_a"}), on="a", how="left")
+    ties = ties.join(home.rename({"node_id": "b", "home_cell": "home_b"}), on="b", how="left")
+    ties = ties.with_columns(same_home_cell=pl.col("home_a") == pl.col("home_b"))
+    return ties
+
+
+def _weigh(ties: pl.DataFrame, settings: Settings) -> pl.DataFrame:
+    degree = (
+        pl.concat([ties.select(node="a"), ties.select(node="b")])
+        .group_by("node")
+        .agg(degree=pl.len().cast(pl.Int64))
+    )
+    ties = ties.join(degree.rename({"node": "a", "degree": "degree_a"}), on="a", how="left").join(
+        degree.rename({"node": "b", "degree": "degree_b"}), on="b", how="left"
+    )
+
+    def damp(col: str) -> pl.Expr:
+        ratio = settings.tie_heavy_degree / pl.col(col).cast(pl.Float64)
+        return pl.min_horizontal(pl.lit(1.0), ratio.sqrt())
+
+    intensity = (
+        settings.tie_voice * pl.col("voice_n").log1p()
+        + settings.tie_sms * pl.col("sms_n").log1p()
+        + settings.tie_bank * pl.col("bank_n").log1p()
+        + settings.tie_days * pl.col("active_days").log1p()
+    )
+    both = (pl.col("events_ab") > 0) & (pl.col("events_ba") > 0)
+    reciprocal = pl.when(both).then(pl.lit(1.0)).otherwise(pl.lit(settings.tie_one_way))
+    ties = ties.with_columns(weight=intensity * reciprocal * damp("degree_a") * damp("degree_b"))
+    strength = (
+        pl.concat([ties.select(node="a", w="weight"), ties.select(node="b", w="weight")])
+        .group_by("node")
+        .agg(strength=pl.col("w").sum())
+    )
+    ties = ties.join(strength.rename({"node": "a", "strength": "_sa"}), on="a", how="left").join(
+        strength.rename({"node": "b", "strength": "_sb"}), on="b", how="left"
+    )
+    ties = ties.with_columns(
+        share_a=pl.col("weight") / pl.col("_sa"), share_b=pl.col("weight") / pl.col("_sb")
+    ).drop("_sa", "_sb")
+    first = ["a", "b", "weight"]
+    return ties.select(first + [c for c in ties.columns if c not in first])
+
+
+def _add_home_distance(ties: pl.DataFrame, store: Store) -> pl.DataFrame:
+    """Add ``home_distance_km`` (great-circle distance between the home cells) from the cells."""
+    cells = store.scan("cells").select("cell_id", "lat", "lon").unique("cell_id").collect()
+    lat = {"lat": "_lat_a", "lon": "_lon_a"}
+    ties = ties.join(cells.rename({"cell_id": "home_a", **lat}), on="home_a", how="left")
+    lat = {"lat": "_lat_b", "lon": "_lon_b"}
+    ties = ties.join(cells.rename({"cell_id": "home_b", **lat}), on="home_b", how="left")
+    rad = np.pi / 180.0
+    dlat = (pl.col("_lat_b") - pl.col("_lat_a")) * rad
+    dlon = (pl.col("_lon_b") - pl.col("_lon_a")) * rad
+    h = (dlat / 2).sin() ** 2 + (pl.col("_lat_a") * rad).cos() * (pl.col("_lat_b") * rad).cos() * (
+        dlon / 2
+    ).sin() ** 2
+    distance = 2 * _EARTH_RADIUS_KM * h.sqrt().arcsin()
+    ties = ties.with_columns(home_distance_km=distance).drop("_lat_a", "_lon_a", "_lat_b", "_lon_b")
+    order = ties.columns
+    at = order.index("same_home_cell") + 1
+    order = [*order[:at], "home_distance_km", *order[at:-1]]
+    return ties.select(order)
+
+
+def node_events(events: pl.LazyFrame) -> pl.LazyFrame:
+    """Per node: events made and received, and distinct parties contacted and contacted by."""
+    out = events.group_by("u").agg(out_events=pl.len(), out_contacts=pl.col("v").n_unique())
+    inc = events.group_by("v").agg(in_events=pl.len(), in_contacts=pl.col("u").n_unique())
+    return out.rename({"u": "node_id"}).join(
+        inc.rename({"v": "node_id"}), on="node_id", how="full", coalesce=True
+    )
+
+
+def excluded_parties(ties: pl.DataFrame, store: Store, settings: Settings) -> pl.DataFrame:
+    """Parties that cannot be in a household or be an influencer, and why.
+
+    Returns
+    -------
+    DataFrame
+        ``node_id``, ``reason``: companies of the register, and hotline-like parties (many contacts,
+        almost none of them contacted back), found from the ties alone, so they are caught even
+        without a register.
+    """
+    sides = pl.concat(
+        [
+            ties.select(node_id="a", out=pl.col("events_ab") > 0),
+            ties.select(node_id="b", out=pl.col("events_ba") > 0),
+        ]
+    )
+    per_node = sides.group_by("node_id").agg(degree=pl.len(), called_back=pl.col("out").mean())
+    hotline = per_node.filter(
+        (pl.col("degree") >= settings.hotline_min_degree)
+        & (pl.col("called_back") <= settings.hotline_max_reciprocity)
+    ).select(
+        "node_id",
+        reason=pl.format(
+            "hotline-like: {} contacts, {}% contacted back",
+            "degree",
+            (pl.col("called_back") * 100).round(0).cast(pl.Int64),
+        ),
+    )
+    companies = (
+        store.scan("customers")
+        .filter(pl.col("kind").str.to_lowercase() == "company")
+        .select("customer_id")
+        .unique()
+        .collect()
+        .select(node_id="customer_id", reason=pl.lit("company in the register"))
+    )
+    companies = companies.join(per_node.select("node_id"), on="node_id", how="semi")
+    return pl.concat([companies, hotline.join(companies, on="node_id", how="anti")]).sort("node_id")
+
+
+def to_igraph(ties: pl.DataFrame) -> tuple[igraph.Graph, pl.Series]:
+    """An undirected weighted igraph graph straight from the tie table's arrays.
+
+    Vertices are the sorted node ids, so vertex ``i`` is ``names[i]`` and the graph does not
+    depend on row order; no Python loop over edges (about 85 bytes per edge).
+
+    Returns
+    -------
+    (igraph.Graph, Series)
+        The graph with edge attribute ``weight``, and the node id of each vertex.
+    """
+    import igraph
+
+    names = pl.concat([ties["a"], ties["b"]]).unique().sort()
+    index = pl.DataFrame({"node": names, "i": pl.arange(0, names.len(), eager=True)})
+    ends = (
+        ties.select("a", "b", "weight")
+        .join(index.rename({"node": "a", "i": "ia"}), on="a", how="left", maintain_order="left")
+        .join(index.rename({"node": "b", "i": "ib"}), on="b", how="left", maintain_order="left")
+    )
+    edges = ends.select("ia", "ib").to_numpy().astype(np.int64)
+    graph = igraph.Graph(n=names.len(), edges=edges, directed=False)
+    graph.es["weight"] = ends["weight"].to_numpy()
+    return graph, names
+
+
+def to_networkx(ties: pl.DataFrame, *, attributes: bool = True) -> networkx.Graph:
+    """The tie table as a ``networkx.Graph`` (interop; about 530 bytes per edge).
+
+    Nodes are added in sorted order, so algorithms that iterate over nodes are reproducible.
+    With ``attributes``, every feature column becomes an edge attribute (nulls left out).
+    """
+    import networkx as nx
+
+    graph = nx.Graph()
+    nodes = pl.concat([ties["a"], ties["b"]]).unique().sort().to_list()
+    graph.add_nodes_from(nodes)
+    columns = [c for c in ties.columns if c not in ("a", "b")] if attributes else ["weight"]
+    records = ties.select(columns).to_dicts()
+    for a, b, attrs in zip(ties["a"].to_list(), ties["b"].to_list(), records, strict=True):
+        graph.add_edge(a, b, **{k: _plain(v) for k, v in attrs.items() if v is not None})
+    return graph
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    return value
+
+
+def graph_summary(ties: pl.DataFrame) -> list[tuple[str, Any]]:
+    """Figures about a tie table: nodes, ties, ties by channel, weight quantiles."""
+    nodes = pl.concat([ties["a"], ties["b"]]).n_unique()
+    return [
+        ("nodes", nodes),
+        ("ties", ties.height),
+        ("ties with calls", int((ties["voice_n"] > 0).sum())),
+        ("ties with messages", int((ties["sms_n"] > 0).sum())),
+        ("ties with transfers", int((ties["bank_n"] > 0).sum())),
+        ("reciprocal ties", int(((ties["events_ab"] > 0) & (ties["events_ba"] > 0)).sum())),
+        ("median weight", float(ties["weight"].median() or 0.0)),
+        ("90th percentile weight", float(ties["weight"].quantile(0.9) or 0.0)),
+    ]
+
+
+def write_graph(ties: pl.DataFrame, target: str, *, fmt: str | None = None) -> str:
+    """Write the tie graph as GraphML or GEXF (for Gephi), atomically; returns the format.
+
+    Raises
+    ------
+    ConfigError
+        If the format is neither, or the target is stdout.
+    """
+    import networkx as nx
+
+    from relmine.output import write_table
+
+    fmt = fmt or target.rsplit(".", 1)[-1].lower()
+    if fmt not in ("graphml", "gexf"):
+        raise ConfigError(f"unknown graph format {fmt!r}; use graphml or gexf")
+    if target == "-":
+        raise ConfigError(f"{fmt} is written to a file; pass -o FILE.{fmt}")
+    graph = to_networkx(ties)
+    save = nx.write_graphml if fmt == "graphml" else nx.write_gexf
+    write_table(ties, target, fmt=fmt, writer=lambda path: save(graph, path))
+    return fmt

@@ -1,0 +1,132 @@
+"""Writing result tables: Parquet, CSV, JSON, NDJSON to a file or to stdout, atomically.
+
+``-o FILE`` picks the format from the extension (SPEC §4), ``-o -`` writes Parquet to stdout
+unless ``--format`` says otherwise. A file is written to a temporary name beside it and renamed,
+so a reader (or a cron job's next step) never sees half a file. CSV cells that a spreadsheet
+would run as a formula (starting with ``= + - @``, tab or carriage return, except a plain signed
+number such as an E.164 phone number) are prefixed with ``'`` (OWASP, "CSV Injection").
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import polars as pl
+
+from relmine.errors import ConfigError
+from relmine.store import atomic_write_bytes
+
+__all__ = ["FORMATS", "format_for", "neutralise_formulas", "write_table"]
+
+#: Table formats by name; graph formats are handled by :mod:`relmine.graph` callers.
+FORMATS = ("parquet", "csv", "json", "ndjson")
+
+_EXTENSIONS = {".parquet": "parquet", ".csv": "csv", ".json": "json", ".ndjson": "ndjson"}
+_EXTENSIONS[".jsonl"] = "ndjson"
+
+
+def format_for(target: str, fmt: str | None, *, extra: tuple[str, ...] = ()) -> str:
+    """The format to write ``target`` in: ``fmt`` if given, else from the extension.
+
+    Raises
+    ------
+    ConfigError
+        If neither says a known format.
+    """
+    known = FORMATS + extra
+    if fmt is not None:
+        if fmt not in known:
+            raise ConfigError(f"unknown format {fmt!r}; use one of {', '.join(known)}")
+        return fmt
+    if target == "-":
+        return "parquet"
+    suffix = Path(target).suffix.lower()
+    by_ext = {**_EXTENSIONS, **{f".{e}": e for e in extra}}
+    if suffix not in by_ext:
+        raise ConfigError(
+            f"cannot tell the format of {target!r} from its extension; use one of "
+            f"{', '.join(sorted(by_ext))} or pass --format"
+        )
+    return by_ext[suffix]
+
+
+def neutralise_formulas(frame: pl.DataFrame) -> pl.DataFrame:
+    """Prefix text cells that a spreadsheet would evaluate as a formula with ``'``."""
+    text = [c for c, t in frame.schema.items() if t == pl.String]
+
+    def risky(c: str) -> pl.Expr:
+        # a signed number (an E.164 phone number, -12.5) cannot carry a formula: left as it is
+        number = pl.col(c).str.contains(r"^[+\-][0-9 .]*$")
+        return pl.col(c).str.contains(r"^[=+\-@\t\r]") & ~number
+
+    return frame.with_columns(
+        pl.when(risky(c)).then("'" + pl.col(c)).otherwise(pl.col(c)).alias(c) for c in text
+    )
+
+
+def _flat(frame: pl.DataFrame) -> pl.DataFrame:
+    """CSV cannot hold lists: join them with ``;``."""
+    lists = [c for c, t in frame.schema.items() if isinstance(t, pl.List)]
+    return frame.with_columns(pl.col(c).cast(pl.List(pl.String)).list.join(";") for c in lists)
+
+
+def _serialise(frame: pl.DataFrame, fmt: str) -> bytes:
+    buf = io.BytesIO()
+    if fmt == "parquet":
+        frame.write_parquet(buf, compression="zstd", statistics=True)
+    elif fmt == "csv":
+        neutralise_formulas(_flat(frame)).write_csv(buf)
+    elif fmt == "json":
+        frame.write_json(buf)
+    elif fmt == "ndjson":
+        frame.write_ndjson(buf)
+    else:  # pragma: no cover - format_for guards this
+        raise ConfigError(f"unknown format {fmt!r}")
+    return buf.getvalue()
+
+
+def write_table(
+    frame: pl.DataFrame,
+    target: str,
+    *,
+    fmt: str | None = None,
+    writer: Callable[[Path], None] | None = None,
+) -> str:
+    """Write ``frame`` to ``target`` (a path, or ``-`` for stdout); return the format used.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        The table, already sorted.
+    target : str
+        A file path or ``-``.
+    fmt : str, optional
+        Format name; by default from the extension (Parquet for ``-``).
+    writer : callable, optional
+        Writes a non-table format to a temporary path (GraphML, GEXF); it is then renamed onto
+        ``target`` like a table.
+    """
+    if writer is not None:
+        path = Path(target)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        try:
+            writer(tmp)
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return fmt or path.suffix.lstrip(".")
+    fmt = format_for(target, fmt)
+    data = _serialise(frame, fmt)
+    if target == "-":
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    else:
+        path = Path(target)
+        if path.parent and not path.parent.exists():
+            raise ConfigError(f"cannot write {target}: folder {path.parent} does not exist")
+        atomic_write_bytes(path, data)
+    return fmt
