@@ -40,14 +40,24 @@ def run_cli(*args: str | Path) -> Run:
 def run_process(*args: str | Path, **kwargs) -> subprocess.CompletedProcess:
     """Run ``python -m relmine ARGS`` in a separate process (for pipes and signals)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    kwargs.setdefault("text", True)
     return subprocess.run(
         [sys.executable, "-m", "relmine", *map(str, args)],
         capture_output=True,
-        text=True,
         env=env,
         timeout=600,
         **kwargs,
     )
+
+
+@pytest.fixture(scope="session")
+def sample_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The committed sample world ingested once per test session (treat it as read-only)."""
+    store = tmp_path_factory.mktemp("sample") / "store"
+    files = ("customers.csv", "cells.csv", "calls.csv", "bank.csv")
+    run = run_cli("ingest", *(SAMPLE / f for f in files), "--store", store)
+    assert run.exit_code == 0, run.stderr
+    return store
 
 
 @pytest.fixture

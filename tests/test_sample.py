@@ -6,21 +6,11 @@ import hashlib
 import json
 from pathlib import Path
 
-import pytest
-
 from conftest import SAMPLE, run_cli, status, tree
 from relmine.demo import compare_with_truth, make_world
 
 FILES = ("customers.csv", "cells.csv", "calls.csv", "bank.csv")
 TRUTH = json.loads((SAMPLE / "truth" / "summary.json").read_text())
-
-
-@pytest.fixture(scope="module")
-def sample_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    store = tmp_path_factory.mktemp("sample") / "store"
-    run = run_cli("ingest", *(SAMPLE / f for f in FILES), "--store", store)
-    assert run.exit_code == 0, run.stderr
-    return store
 
 
 def test_every_figure_equals_the_truth(sample_store: Path) -> None:

@@ -201,10 +201,11 @@ def demo(
     result = run_demo(directory, people=people, seed=seed)
     if quiet:
         return
-    from relmine.render import status_tables, truth_table
+    from relmine.render import quality_table, status_tables, truth_table
 
     out = _out()
-    for table in [*status_tables(result.status), truth_table(result.checks)]:
+    tables = [*status_tables(result.status), truth_table(result.checks)]
+    for table in [*tables, quality_table(result.quality)]:
         out.print(table)
     out.print("where things are:")
     for label, path in result.outputs.items():

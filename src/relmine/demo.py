@@ -2263,11 +2263,49 @@ class DemoResult:
     status: dict[str, Any]
     checks: list[tuple[str, int, int]]
     outputs: dict[str, Path]
+    quality: list[tuple[str, float, str]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         """Whether every figure relmine found equals the world's truth."""
         return all(truth == found for _, truth, found in self.checks)
+
+
+def analysis_quality(
+    households: pl.DataFrame, communities: pl.DataFrame, truth_nodes: pl.DataFrame
+) -> list[tuple[str, float, str]]:
+    """Measure households and communities against the world's truth.
+
+    Returns ``(measure, value, target)`` rows: pairwise precision, recall and F1 of households
+    (a pair is positive when both parties share a household), the normalised mutual information
+    of communities with the planted circles (companies and hotlines are their own circle), and
+    the number of hotlines, employers, utilities and group companies placed in a household.
+    """
+    from relmine.communities import nmi
+    from relmine.households import household_pairs
+
+    truth_pairs = household_pairs(
+        truth_nodes.filter(pl.col("household_id").is_not_null()).select("node_id", "household_id")
+    )
+    found_pairs = household_pairs(households)
+    hits = len(truth_pairs & found_pairs)
+    precision = hits / len(found_pairs) if found_pairs else 0.0
+    recall = hits / len(truth_pairs) if truth_pairs else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if hits else 0.0
+    circles = truth_nodes.select("node_id", circle=pl.coalesce("circle_id", "node_id"))
+    institutions = ("hotline", "employer", "utility", "group_company")
+    misplaced = (
+        households.join(truth_nodes.select("node_id", "role"), on="node_id")
+        .filter(pl.col("role").is_in(institutions) & (pl.col("household_size") > 1))
+        .height
+    )
+    return [
+        ("household pairs: precision", precision, ">= 0.85"),
+        ("household pairs: recall", recall, ">= 0.85"),
+        ("household pairs: F1", f1, ">= 0.90"),
+        ("communities: NMI with the planted circles", nmi(communities, circles), ">= 0.90"),
+        ("hotlines and companies in a household", float(misplaced), "0"),
+    ]
 
 
 def compare_with_truth(status: dict[str, Any], truth: dict[str, Any]) -> list[tuple[str, int, int]]:
@@ -2332,11 +2370,46 @@ def run_demo(directory: Path, *, people: int = 2000, seed: int = 0) -> DemoResul
         region="SK",
         timezone="Europe/Bratislava",
     )
-    status = store_status(Store.open(store_dir))
+    store = Store.open(store_dir)
+    status = store_status(store)
+    outputs = _analyse(store, directory)
+    quality = analysis_quality(
+        pl.read_parquet(outputs["households"]),
+        pl.read_parquet(outputs["communities"]).select("node_id", "community_id"),
+        pl.read_csv(world.truth / "nodes.csv", infer_schema=False),
+    )
     return DemoResult(
         world=world,
         store=store_dir,
         status=status,
         checks=compare_with_truth(status, world.counts),
-        outputs={"input files": world.out_dir, "truth": world.truth, "store": store_dir},
+        outputs={
+            "input files": world.out_dir,
+            "truth": world.truth,
+            "store": store_dir,
+            **outputs,
+        },
+        quality=quality,
     )
+
+
+def _analyse(store: Any, directory: Path) -> dict[str, Path]:
+    """Run graph, communities and households on the demo store; write their Parquet outputs."""
+    from relmine.communities import detect_communities
+    from relmine.graph import excluded_parties, tie_features
+    from relmine.households import detect_households
+    from relmine.output import write_table
+
+    ties = tie_features(store)
+    apart = excluded_parties(ties, store, store.settings)
+    communities = detect_communities(ties, seed=0, apart=apart).frame
+    households = detect_households(ties, store)
+    outputs = {
+        "ties": directory / "ties.parquet",
+        "communities": directory / "communities.parquet",
+        "households": directory / "households.parquet",
+    }
+    write_table(ties, str(outputs["ties"]))
+    write_table(communities, str(outputs["communities"]))
+    write_table(households, str(outputs["households"]))
+    return outputs

@@ -304,6 +304,11 @@ def party_cells(
     )
 
 
+def _cents(value: pl.Expr) -> pl.Expr:
+    """Money as whole cents (Int64), so that sums are exact and do not depend on row order."""
+    return (value * 100.0).round(0).cast(pl.Int64)
+
+
 def _regular_flows(events: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
     """Directed bank flows that recur monthly: standing orders, allowances, rent, salaries.
 
@@ -314,12 +319,22 @@ def _regular_flows(events: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
     """
     bank = events.filter(pl.col("channel") == "bank")
     month = pl.col("ts_local").dt.strftime("%Y-%m")
+    cents = _cents(pl.col("value")).cast(pl.Int128)
     flows = bank.group_by("u", "v").agg(
         n=pl.len(),
         months=month.n_unique(),
-        mean=pl.col("value").mean(),
-        cv=(pl.col("value").std(ddof=0) / pl.col("value").mean()).fill_nan(0.0),
+        s1=cents.sum(),
+        s2=(cents * cents).sum(),
         day_sd=pl.col("ts_local").dt.day().cast(pl.Float64).std(ddof=0),
+    )
+    # mean and spread from exact integer moments of the amounts in cents
+    n = pl.col("n").cast(pl.Int128)
+    var = (n * pl.col("s2") - pl.col("s1") * pl.col("s1")).cast(pl.Float64) / (
+        pl.col("n").cast(pl.Float64) ** 2
+    )
+    mean = pl.col("s1").cast(pl.Float64) / pl.col("n").cast(pl.Float64)
+    flows = flows.with_columns(
+        mean=mean / 100.0, cv=pl.when(mean != 0).then(var.sqrt() / mean.abs()).otherwise(0.0)
     )
     regular = (
         (pl.col("months") >= settings.regular_min_months)
@@ -409,7 +424,7 @@ def _aggregate(events: pl.LazyFrame, settings: Settings, window: Window) -> pl.D
         voice_s=pl.col("duration_s").filter(pl.col("channel") == "voice").sum().cast(pl.Int64),
         sms_n=(pl.col("channel") == "sms").sum().cast(pl.Int64),
         bank_n=(pl.col("channel") == "bank").sum().cast(pl.Int64),
-        bank_amount=pl.col("value").filter(pl.col("channel") == "bank").sum(),
+        bank_amount=_cents(pl.col("value").filter(pl.col("channel") == "bank")).sum() / 100.0,
         events_ab=pl.col("fwd").sum().cast(pl.Int64),
         events_ba=(~pl.col("fwd")).sum().cast(pl.Int64),
         active_days=pl.col("ts_local").dt.date().n_unique().cast(pl.Int64),
@@ -478,7 +493,7 @@ def _weigh(ties: pl.DataFrame, settings: Settings) -> pl.DataFrame:
     strength = (
         pl.concat([ties.select(node="a", w="weight"), ties.select(node="b", w="weight")])
         .group_by("node")
-        .agg(strength=pl.col("w").sum())
+        .agg(strength=pl.col("w").sort().sum())
     )
     ties = ties.join(strength.rename({"node": "a", "strength": "_sa"}), on="a", how="left").join(
         strength.rename({"node": "b", "strength": "_sb"}), on="b", how="left"

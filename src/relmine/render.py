@@ -12,6 +12,7 @@ from relmine.ingest.core import IngestReport
 __all__ = [
     "frame_table",
     "ingest_table",
+    "quality_table",
     "reasons_table",
     "status_tables",
     "summary_table",
@@ -124,4 +125,15 @@ def summary_table(title: str, items: list[tuple[str, Any]]) -> Table:
     table.add_column("value", justify="right")
     for name, value in items:
         table.add_row(name, _cell(value))
+    return table
+
+
+def quality_table(quality: list[tuple[str, float, str]]) -> Table:
+    """Households and communities measured against the world's truth."""
+    table = Table(title="analyses measured against the truth", title_justify="left")
+    table.add_column("measure")
+    table.add_column("relmine", justify="right")
+    table.add_column("target", justify="right")
+    for name, value, target in quality:
+        table.add_row(name, f"{value:.3f}" if value != int(value) else f"{int(value)}", target)
     return table

@@ -1,0 +1,187 @@
+"""``relmine graph``: the tie table, its features and weight, windows, channels and exports."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import networkx as nx
+import polars as pl
+import pyarrow.parquet as pq
+import pytest
+
+from conftest import SAMPLE, run_cli, run_process, status
+from relmine.graph import excluded_parties, tie_features, to_igraph, to_networkx
+from relmine.output import neutralise_formulas
+from relmine.store import Store
+
+# A tiny world: C1 has two SIMs and an account, C2 one SIM and an account; a "hotline" number is
+# called once by each of 60 strangers and by C1, and never calls back.
+C1_SIM1, C1_SIM2, C2_SIM = "+421905000001", "+421905000002", "+421905000003"
+HOTLINE = "+421911000000"
+
+
+def _tiny_world(folder: Path) -> list[Path]:
+    customers = folder / "customers.csv"
+    customers.write_text(
+        "customer_id,phone,account,name,kind\n"
+        f"C1,{C1_SIM1},,Peter,person\n"
+        "C1,0905 000 002,,Peter,person\n"
+        "C1,,SK3112000000198742637541,Peter,person\n"
+        f"C2,{C2_SIM},SK0809000000000123123123,Jana,person\n"
+    )
+    rows = [
+        # 22:30 UTC is 23:30 in Bratislava (CET): a night call, Monday.
+        f"{C1_SIM1},{C2_SIM},2026-03-02T22:30:00Z,60,voice,X1",
+        # Saturday morning, local time: a weekend message from C2 to C1's second SIM.
+        f"{C2_SIM},{C1_SIM2},2026-03-07 10:00:00,0,sms,X2",
+        # C1 calling their own second SIM is not a relationship.
+        f"{C1_SIM1},{C1_SIM2},2026-03-03 12:00:00,30,voice,X1",
+        f"{C1_SIM1},{HOTLINE},2026-03-03 10:00:00,120,voice,X1",
+    ]
+    rows += [
+        f"+4219060000{i:02d},{HOTLINE},2026-03-03 10:{i:02d}:00,60,voice,X3" for i in range(60)
+    ]
+    calls = folder / "calls.csv"
+    calls.write_text("caller,callee,start_time,duration_s,type,cell_id\n" + "\n".join(rows) + "\n")
+    bank = folder / "bank.csv"
+    # One transfer C1 -> C2, booked on both statements, and a card payment.
+    bank.write_text(
+        "account,counterparty,amount,currency,booked_at,description\n"
+        "SK31 1200 0000 1987 4263 7541,SK0809000000000123123123,-100.50,EUR,2026-03-01,rent\n"
+        "sk0809000000000123123123,SK3112000000198742637541,100.50,EUR,2026-03-01,rent\n"
+        "SK3112000000198742637541,,-20.00,EUR,2026-03-02,card payment\n"
+    )
+    cells = folder / "cells.csv"
+    cells.write_text("cell_id,lat,lon\nX1,48.1486,17.1077\nX2,48.1500,17.1100\nX3,48.7,21.2\n")
+    return [customers, calls, bank, cells]
+
+
+@pytest.fixture
+def tiny(tmp_path: Path) -> Path:
+    store = tmp_path / "store"
+    run = run_cli("ingest", *_tiny_world(tmp_path), "--store", store)
+    assert run.exit_code == 0, run.stderr
+    return store
+
+
+def _graph(store: Path, tmp_path: Path, *extra: str) -> pl.DataFrame:
+    out = tmp_path / "ties.parquet"
+    run = run_cli("graph", "--store", store, "-o", out, *extra)
+    assert run.exit_code == 0, run.stderr
+    return pl.read_parquet(out)
+
+
+def _pair(ties: pl.DataFrame, a: str, b: str) -> dict:
+    a, b = sorted((a, b))
+    rows = ties.filter((pl.col("a") == a) & (pl.col("b") == b)).to_dicts()
+    assert len(rows) == 1, f"no single tie {a}-{b}"
+    return rows[0]
+
+
+def test_features_of_a_tie_across_sims_channels_and_local_time(tiny: Path, tmp_path: Path) -> None:
+    ties = _graph(tiny, tmp_path)
+    assert (ties["a"] < ties["b"]).all()
+    assert not ties.filter(pl.col("a") == pl.col("b")).height
+    c12 = _pair(ties, "C1", "C2")
+    # one call + one message (to C1's other SIM) + one transfer booked on both statements
+    assert (c12["voice_n"], c12["sms_n"], c12["bank_n"]) == (1, 1, 1)
+    assert c12["voice_s"] == 60
+    assert c12["bank_amount"] == pytest.approx(100.5)
+    assert (c12["events_ab"], c12["events_ba"]) == (2, 1)
+    assert c12["reciprocity"] == pytest.approx(0.5)
+    assert c12["night_share"] == pytest.approx(0.5)  # the 22:30Z call is 23:30 local
+    assert c12["weekend_share"] == pytest.approx(0.5)
+    assert c12["active_days"] == 3
+    assert c12["weight"] > 0
+
+
+def test_a_hotline_is_nobodys_strong_tie(tiny: Path, tmp_path: Path) -> None:
+    ties = _graph(tiny, tmp_path)
+    c12 = _pair(ties, "C1", "C2")
+    hotline = _pair(ties, "C1", HOTLINE)
+    assert hotline["weight"] < c12["weight"] / 2
+    assert hotline["degree_a"] == 61  # "+421..." sorts before "C1"
+    store = Store.open(tiny)
+    excluded = excluded_parties(tie_features(store), store, store.settings)
+    assert excluded["node_id"].to_list() == [HOTLINE]
+    assert "hotline-like: 61 contacts, 0% contacted back" in excluded["reason"].to_list()
+
+
+def test_window_and_channels_restrict_the_events(tiny: Path, tmp_path: Path) -> None:
+    before_saturday = _pair(_graph(tiny, tmp_path, "--until", "2026-03-05"), "C1", "C2")
+    assert (before_saturday["voice_n"], before_saturday["sms_n"]) == (1, 0)
+    voice_only = _graph(tiny, tmp_path, "--channels", "voice")
+    c12 = _pair(voice_only, "C1", "C2")
+    assert (c12["voice_n"], c12["sms_n"], c12["bank_n"]) == (1, 0, 0)
+    empty = run_cli("graph", "--store", tiny, "--since", "2027-01-01")
+    assert empty.exit_code == 1
+    assert "no calls, messages or transfers" in empty.stderr
+    bad = run_cli("graph", "--store", tiny, "--channels", "fax")
+    assert bad.exit_code == 1 and "unknown channel fax" in bad.stderr
+
+
+def test_sample_graph_has_every_node_and_one_row_per_pair(
+    sample_store: Path, tmp_path: Path
+) -> None:
+    ties = _graph(sample_store, tmp_path)
+    nodes = pl.concat([ties["a"], ties["b"]]).n_unique()
+    assert nodes == status(sample_store)["nodes"]
+    assert ties.select(pl.struct("a", "b").is_unique().all()).item()
+    assert ties["weight"].min() > 0
+    assert ties.columns[:3] == ["a", "b", "weight"]
+    for share in ("night_share", "evening_share", "weekend_share", "work_share"):
+        assert ties[share].drop_nulls().is_between(0, 1).all()
+    # the register resolves identifiers: no tie touches a phone or account of a customer
+    registered = pl.read_csv(SAMPLE / "customers.csv", infer_schema=False)
+    assert not ties.filter(pl.col("a").is_in(registered["phone"].drop_nulls().implode())).height
+
+
+def test_same_store_gives_the_same_bytes(sample_store: Path, tmp_path: Path) -> None:
+    first, second = tmp_path / "1.parquet", tmp_path / "2.parquet"
+    for out in (first, second):
+        assert run_cli("graph", "--store", sample_store, "-o", out, "-q").exit_code == 0
+    assert first.read_bytes() == second.read_bytes()
+
+
+@pytest.mark.parametrize("fmt", ["graphml", "gexf"])
+def test_exports_for_gephi(tiny: Path, tmp_path: Path, fmt: str) -> None:
+    out = tmp_path / f"ties.{fmt}"
+    run = run_cli("graph", "--store", tiny, "-o", out)
+    assert run.exit_code == 0, run.stderr
+    graph = nx.read_graphml(out) if fmt == "graphml" else nx.read_gexf(out)
+    ties = _graph(tiny, tmp_path)
+    assert graph.number_of_edges() == ties.height
+    assert float(graph.edges["C1", "C2"]["weight"]) == pytest.approx(
+        _pair(ties, "C1", "C2")["weight"]
+    )
+
+
+def test_parquet_to_stdout_is_readable_from_a_pipe(tiny: Path) -> None:
+    proc = run_process("graph", "--store", tiny, "-o", "-", text=False)
+    assert proc.returncode == 0, proc.stderr
+    table = pq.read_table(io.BytesIO(proc.stdout))
+    assert table.num_rows == 62
+    assert b"graph" in proc.stderr  # the summary goes to stderr, never into the data
+
+
+def test_csv_output_neutralises_formulas_but_keeps_phone_numbers() -> None:
+    frame = pl.DataFrame({"x": ["=HYPERLINK(1)", "+421905000001", "@SUM(A1)", "-1.5", "ok", None]})
+    assert neutralise_formulas(frame)["x"].to_list() == [
+        "'=HYPERLINK(1)",
+        "+421905000001",
+        "'@SUM(A1)",
+        "-1.5",
+        "ok",
+        None,
+    ]
+
+
+def test_library_graphs_match_the_tie_table(tiny: Path) -> None:
+    ties = tie_features(Store.open(tiny))
+    graph, names = to_igraph(ties)
+    assert graph.ecount() == ties.height and graph.vcount() == names.len()
+    assert names.to_list() == sorted(names.to_list())
+    nxg = to_networkx(ties)
+    assert nxg.number_of_edges() == ties.height
+    assert nxg.edges["C1", "C2"]["voice_n"] == 1
