@@ -264,6 +264,7 @@ class GraphFormat(StrEnum):
 class Method(StrEnum):
     louvain = "louvain"
     leiden = "leiden"
+    cpm = "cpm"
 
 
 class Engine(StrEnum):
@@ -343,8 +344,12 @@ def communities(
     store: StoreOpt = None,
     output: OutOpt = None,
     format: Annotated[TableFormat | None, typer.Option("--format", help="Output format.")] = None,
-    method: Annotated[Method, typer.Option(help="Louvain or Leiden.")] = Method.louvain,
-    resolution: Annotated[float, typer.Option(help="Larger gives smaller communities.")] = 1.0,
+    method: Annotated[
+        Method, typer.Option(help="Louvain, Leiden, or cpm (Leiden, no resolution limit).")
+    ] = Method.louvain,
+    resolution: Annotated[
+        float | None, typer.Option(help="Larger gives smaller communities [1; cpm 0.02].")
+    ] = None,
     seed: SeedOpt = 0,
     engine: Annotated[Engine, typer.Option(help="igraph, or networkx (reference).")] = (
         Engine.igraph
@@ -376,7 +381,8 @@ def communities(
         write_table(community_stats(ties, result.frame), stats)
     sizes = result.frame.unique("community_id")["community_size"]
     items = [
-        ("method", f"{result.method} ({result.engine}), resolution {resolution}, seed {seed}"),
+        ("method", f"{result.method} ({result.engine}), resolution {result.resolution}"),
+        ("seed", seed),
         ("modularity", round(result.modularity, 4)),
         ("communities", sizes.len()),
         ("largest", int(sizes.max())),

@@ -2,6 +2,13 @@
 
 Louvain (Blondel et al. 2008) by default, Leiden (Traag et al. 2019) with ``method="leiden"``,
 both maximising weighted modularity with a resolution parameter (Reichardt & Bornholdt 2006).
+Modularity has a resolution limit (Fortunato & Barthelemy 2007): on a large graph it merges
+groups smaller than about the square root of the total weight, so on a million subscribers
+circles of thirty friends come out glued together in communities of thousands.
+``method="cpm"`` runs Leiden on the constant Potts model (Traag, Van Dooren & Nesterov 2011),
+which has no such limit: ``resolution`` is then the least internal tie weight per pair of
+members a community must have (default ``community_cpm_resolution``, 0.02), the same at every
+graph size.
 The compute graph is built in igraph straight from the tie table's arrays; the ``networkx``
 engine (python-louvain on a ``networkx.Graph``) is the reference path for small graphs, about
 25 times slower.
@@ -25,6 +32,9 @@ Traag, V. A., Waltman, L., van Eck, N. J. (2019). From Louvain to Leiden: guaran
 well-connected communities. Scientific Reports 9, 5233.
 Reichardt, J., Bornholdt, S. (2006). Statistical mechanics of community detection. Phys. Rev. E
 74, 016110.
+Fortunato, S., Barthelemy, M. (2007). Resolution limit in community detection. PNAS 104(1), 36-41.
+Traag, V. A., Van Dooren, P., Nesterov, Y. (2011). Narrow scope for resolution-limit-free
+community detection. Phys. Rev. E 84, 016114.
 """
 
 from __future__ import annotations
@@ -39,7 +49,10 @@ from relmine.graph import to_igraph, to_networkx
 
 __all__ = ["METHODS", "CommunityResult", "community_stats", "detect_communities", "nmi"]
 
-METHODS = ("louvain", "leiden")
+METHODS = ("louvain", "leiden", "cpm")
+
+#: Default resolution of the constant Potts model: least internal weight per pair of members.
+CPM_RESOLUTION = 0.02
 ENGINES = ("igraph", "networkx")
 
 
@@ -53,15 +66,18 @@ class CommunityResult:
         ``node_id``, ``community_id``, ``community_size``, sorted by community then node.
     modularity : float
         Weighted modularity of the partition of the social graph (without the parties kept
-        apart) at the resolution used.
+        apart) at the resolution used (at 1 for ``cpm``).
     method, engine : str
         What found it.
+    resolution : float
+        The resolution used.
     """
 
     frame: pl.DataFrame
     modularity: float
     method: str
     engine: str
+    resolution: float = 1.0
 
     @property
     def sizes(self) -> pl.DataFrame:
@@ -78,7 +94,7 @@ def detect_communities(
     ties: pl.DataFrame,
     *,
     method: str = "louvain",
-    resolution: float = 1.0,
+    resolution: float | None = None,
     seed: int = 0,
     engine: str = "igraph",
     apart: pl.DataFrame | None = None,
@@ -89,10 +105,12 @@ def detect_communities(
     ----------
     ties : DataFrame
         Tie table with ``a``, ``b``, ``weight`` (:func:`relmine.graph.tie_features`).
-    method : {"louvain", "leiden"}
-        Louvain (multilevel) or Leiden, both on weighted modularity.
-    resolution : float
-        Larger gives more, smaller communities; 1 is classic modularity.
+    method : {"louvain", "leiden", "cpm"}
+        Louvain (multilevel) or Leiden, both on weighted modularity, or Leiden on the constant
+        Potts model (no resolution limit; for large graphs).
+    resolution : float, optional
+        Larger gives more, smaller communities. Modularity: 1 (classic) by default; CPM: the
+        least internal weight per pair of members, :data:`CPM_RESOLUTION` by default.
     seed : int
         Seed of the algorithm's random choices.
     engine : {"igraph", "networkx"}
@@ -117,13 +135,15 @@ def detect_communities(
     >>> result.modularity  # doctest: +SKIP
     """
     if method not in METHODS:
-        raise ConfigError(f"unknown method {method!r}; use louvain or leiden")
+        raise ConfigError(f"unknown method {method!r}; use louvain, leiden or cpm")
+    if resolution is None:
+        resolution = CPM_RESOLUTION if method == "cpm" else 1.0
     if engine not in ENGINES:
         raise ConfigError(f"unknown engine {engine!r}; use igraph or networkx")
     if resolution <= 0:
         raise ConfigError("--resolution must be positive")
     if engine == "networkx" and method != "louvain":
-        raise ConfigError("--method leiden needs --engine igraph")
+        raise ConfigError(f"--method {method} needs --engine igraph")
     nodes = pl.concat([ties["a"], ties["b"]]).unique().sort()
     social = ties
     if apart is not None and apart.height:
@@ -146,7 +166,7 @@ def detect_communities(
     offset = (max(membership) + 1) if membership else 0
     alone = alone.with_columns(label=pl.int_range(offset, offset + pl.len(), dtype=pl.Int64))
     frame = _number(pl.concat([found, alone]))
-    return CommunityResult(frame, modularity, method, engine)
+    return CommunityResult(frame, modularity, method, engine, resolution)
 
 
 def _igraph(
@@ -155,15 +175,16 @@ def _igraph(
     import igraph
 
     graph, names = to_igraph(ties)
-    if method == "leiden":
+    if method in ("leiden", "cpm"):
         import leidenalg
 
+        kind = (
+            leidenalg.CPMVertexPartition
+            if method == "cpm"
+            else leidenalg.RBConfigurationVertexPartition
+        )
         partition = leidenalg.find_partition(
-            graph,
-            leidenalg.RBConfigurationVertexPartition,
-            weights="weight",
-            resolution_parameter=resolution,
-            seed=seed,
+            graph, kind, weights="weight", resolution_parameter=resolution, seed=seed
         )
         membership = list(partition.membership)
     else:
@@ -173,7 +194,8 @@ def _igraph(
         finally:
             igraph.set_random_number_generator(random)
         membership = list(clustering.membership)
-    modularity = graph.modularity(membership, weights="weight", resolution=resolution)
+    gamma = 1.0 if method == "cpm" else resolution  # CPM's partition is reported by modularity
+    modularity = graph.modularity(membership, weights="weight", resolution=gamma)
     return names.to_list(), membership, float(modularity)
 
 
