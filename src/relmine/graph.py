@@ -320,12 +320,20 @@ def _regular_flows(events: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
     bank = events.filter(pl.col("channel") == "bank")
     month = pl.col("ts_local").dt.strftime("%Y-%m")
     cents = _cents(pl.col("value")).cast(pl.Int128)
+    bank = bank.select(
+        "u",
+        "v",
+        _month=month,
+        _c=cents,
+        _c2=cents * cents,
+        _day=pl.col("ts_local").dt.day().cast(pl.Float64),
+    )
     flows = bank.group_by("u", "v").agg(
         n=pl.len(),
-        months=month.n_unique(),
-        s1=cents.sum(),
-        s2=(cents * cents).sum(),
-        day_sd=pl.col("ts_local").dt.day().cast(pl.Float64).std(ddof=0),
+        months=pl.col("_month").n_unique(),
+        s1=pl.col("_c").sum(),
+        s2=pl.col("_c2").sum(),
+        day_sd=pl.col("_day").std(ddof=0),
     )
     # mean and spread from exact integer moments of the amounts in cents
     n = pl.col("n").cast(pl.Int128)
@@ -393,13 +401,36 @@ def tie_features(
     """
     settings = settings or store.settings
     events = relationship_events(store, window=window, channels=channels)
-    ties = _aggregate(events, settings, window)
+    events, names = _encode(events.collect(engine="streaming"))
+    ties = _aggregate(events.lazy(), settings, window)
+    # back from vertex numbers to node ids; numbers follow the ids' order, so a < b still holds
+    ties = ties.with_columns(a=names.gather(ties["a"]), b=names.gather(ties["b"]))
     if ties.height == 0:
         raise StoreError(
             f"no calls, messages or transfers between two parties in {store.root}"
             f"{_window_text(window)}; ingest call records or bank statements first"
         )
     return _add_home_distance(ties, store)
+
+
+def _encode(events: pl.DataFrame) -> tuple[pl.DataFrame, pl.Series]:
+    """Replace node ids by their rank among the sorted ids (UInt32).
+
+    The events are read once and then grouped several times (pairs, home cells, regular flows);
+    grouping and joining on integers instead of strings is several times faster and the events
+    take half the memory. Returns the coded events and the sorted node ids.
+    """
+    names = pl.concat([events["u"], events["v"]]).unique().sort()
+    index = pl.DataFrame(
+        {"node": names, "i": pl.int_range(0, names.len(), dtype=pl.UInt32, eager=True)}
+    )
+    coded = (
+        events.join(index.rename({"node": "u", "i": "_u"}), on="u", how="left")
+        .join(index.rename({"node": "v", "i": "_v"}), on="v", how="left")
+        .drop("u", "v")
+        .rename({"_u": "u", "_v": "v"})
+    )
+    return coded, names
 
 
 def _window_text(window: Window) -> str:
@@ -414,26 +445,63 @@ def _aggregate(events: pl.LazyFrame, settings: Settings, window: Window) -> pl.D
     ).with_columns(fwd=pl.col("u") == pl.col("a"))
     flags = _hour_flags(settings)
     phone = pl.col("channel") != "bank"
-    n_phone = phone.sum()
-
-    def share(flag: pl.Expr) -> pl.Expr:
-        return pl.when(n_phone > 0).then((flag & phone).sum() / n_phone).otherwise(None)
-
-    aggregated = events.group_by("a", "b").agg(
-        voice_n=(pl.col("channel") == "voice").sum().cast(pl.Int64),
-        voice_s=pl.col("duration_s").filter(pl.col("channel") == "voice").sum().cast(pl.Int64),
-        sms_n=(pl.col("channel") == "sms").sum().cast(pl.Int64),
-        bank_n=(pl.col("channel") == "bank").sum().cast(pl.Int64),
-        bank_amount=_cents(pl.col("value").filter(pl.col("channel") == "bank")).sum() / 100.0,
-        events_ab=pl.col("fwd").sum().cast(pl.Int64),
-        events_ba=(~pl.col("fwd")).sum().cast(pl.Int64),
-        active_days=pl.col("ts_local").dt.date().n_unique().cast(pl.Int64),
+    voice = pl.col("channel") == "voice"
+    # Row-level indicators first, so that the group-by only sums, counts and takes extremes:
+    # conditional expressions inside an aggregation are evaluated group by group, which on
+    # millions of pairs is minutes instead of seconds.
+    rows = events.select(
+        "a",
+        "b",
+        "ts_local",
+        _voice=voice.cast(pl.Int64),
+        _voice_s=pl.when(voice).then(pl.col("duration_s")).otherwise(0).cast(pl.Int64),
+        _sms=(pl.col("channel") == "sms").cast(pl.Int64),
+        _bank=(~phone).cast(pl.Int64),
+        _cents=pl.when(~phone).then(_cents(pl.col("value"))).otherwise(0),
+        _ab=pl.col("fwd").cast(pl.Int64),
+        _day=pl.col("ts_local").dt.date(),
+        **{
+            f"_{k}": (flags[k] & phone).cast(pl.Int64)
+            for k in ("night", "evening", "weekend", "work")
+        },
+    )
+    aggregated = rows.group_by("a", "b").agg(
+        voice_n=pl.col("_voice").sum(),
+        voice_s=pl.col("_voice_s").sum(),
+        sms_n=pl.col("_sms").sum(),
+        bank_n=pl.col("_bank").sum(),
+        bank_amount=pl.col("_cents").sum() / 100.0,
+        events_ab=pl.col("_ab").sum(),
+        n=pl.len().cast(pl.Int64),
+        active_days=pl.col("_day").n_unique().cast(pl.Int64),
         first_at=pl.col("ts_local").min(),
         last_at=pl.col("ts_local").max(),
-        night_share=share(flags["night"]),
-        evening_share=share(flags["evening"]),
-        weekend_share=share(flags["weekend"]),
-        work_share=share(flags["work"]),
+        **{f"_{k}": pl.col(f"_{k}").sum() for k in ("night", "evening", "weekend", "work")},
+    )
+    n_phone = pl.col("voice_n") + pl.col("sms_n")
+    aggregated = aggregated.with_columns(
+        events_ba=pl.col("n") - pl.col("events_ab"),
+        **{
+            f"{k}_share": pl.when(n_phone > 0).then(pl.col(f"_{k}") / n_phone)
+            for k in ("night", "evening", "weekend", "work")
+        },
+    ).select(
+        "a",
+        "b",
+        "voice_n",
+        "voice_s",
+        "sms_n",
+        "bank_n",
+        "bank_amount",
+        "events_ab",
+        "events_ba",
+        "active_days",
+        "first_at",
+        "last_at",
+        "night_share",
+        "evening_share",
+        "weekend_share",
+        "work_share",
     )
     homes = home_cells(events, settings)
     regular = _regular_flows(events, settings)
