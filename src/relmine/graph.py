@@ -141,7 +141,8 @@ def relationship_events(
     *,
     window: Window = Window(),
     channels: Iterable[str] = CHANNELS,
-) -> pl.LazyFrame:
+    coded: bool = False,
+) -> Any:
     """Every relationship event as ``u -> v`` between graph nodes.
 
     Columns: ``u``, ``v`` (node ids; ``u`` made the call or paid), ``channel`` (voice, sms,
@@ -149,6 +150,9 @@ def relationship_events(
     ``cell_id`` (the caller's cell, calls and messages only). A transfer shown on two of our
     statements is one event; events between two identifiers of one node (a person's two SIMs)
     are not relationship events and are left out.
+
+    With ``coded``, returns ``(DataFrame, Series)`` instead: the events collected with ``u`` and
+    ``v`` as UInt32 vertex numbers, and the sorted node ids they number (see :func:`_coded`).
     """
     channels = set(channels)
     nodes = node_map(store)
@@ -188,6 +192,8 @@ def relationship_events(
     if not parts:
         raise ConfigError("no channel selected")
     events = pl.concat(parts)
+    if coded:
+        return _coded(events.collect(engine="streaming"), nodes)
     for side in ("u", "v"):
         events = (
             events.join(nodes.rename({"identifier": side, "node_id": "_n"}), on=side, how="left")
@@ -400,8 +406,7 @@ def tie_features(
     >>> ties.sort("weight", descending=True).head(3)  # doctest: +SKIP
     """
     settings = settings or store.settings
-    events = relationship_events(store, window=window, channels=channels)
-    events, names = _encode(events.collect(engine="streaming"))
+    events, names = relationship_events(store, window=window, channels=channels, coded=True)
     ties = _aggregate(events.lazy(), settings, window)
     # back from vertex numbers to node ids; numbers follow the ids' order, so a < b still holds
     ties = ties.with_columns(a=names.gather(ties["a"]), b=names.gather(ties["b"]))
@@ -413,22 +418,29 @@ def tie_features(
     return _add_home_distance(ties, store)
 
 
-def _encode(events: pl.DataFrame) -> tuple[pl.DataFrame, pl.Series]:
-    """Replace node ids by their rank among the sorted ids (UInt32).
+def _coded(events: pl.DataFrame, nodes: pl.LazyFrame) -> tuple[pl.DataFrame, pl.Series]:
+    """Resolve identifiers to nodes and number the nodes, in one join per side.
 
-    The events are read once and then grouped several times (pairs, home cells, regular flows);
-    grouping and joining on integers instead of strings is several times faster and the events
-    take half the memory. Returns the coded events and the sorted node ids.
+    Node ids are replaced by their rank among the sorted ids (UInt32): the events are grouped
+    several times (pairs, home cells, regular flows), and grouping and joining on integers is
+    several times faster than on strings, in half the memory. Only the distinct identifiers are
+    resolved through the register.
     """
-    names = pl.concat([events["u"], events["v"]]).unique().sort()
-    index = pl.DataFrame(
-        {"node": names, "i": pl.int_range(0, names.len(), dtype=pl.UInt32, eager=True)}
+    ids = pl.concat([events["u"], events["v"]]).drop_nulls().unique().to_frame("identifier")
+    ids = ids.join(nodes.collect(), on="identifier", how="left").with_columns(
+        pl.coalesce("node_id", "identifier").alias("node_id")
     )
+    names = ids["node_id"].unique().sort()
+    number = pl.DataFrame(
+        {"node_id": names, "i": pl.int_range(0, names.len(), dtype=pl.UInt32, eager=True)}
+    )
+    ids = ids.join(number, on="node_id", how="left").select("identifier", "i")
     coded = (
-        events.join(index.rename({"node": "u", "i": "_u"}), on="u", how="left")
-        .join(index.rename({"node": "v", "i": "_v"}), on="v", how="left")
+        events.join(ids.rename({"identifier": "u", "i": "_u"}), on="u", how="inner")
+        .join(ids.rename({"identifier": "v", "i": "_v"}), on="v", how="inner")
         .drop("u", "v")
         .rename({"_u": "u", "_v": "v"})
+        .filter(pl.col("u") != pl.col("v"))
     )
     return coded, names
 
