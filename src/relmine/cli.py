@@ -333,8 +333,13 @@ def graph(
         if not quiet:
             _err(f"wrote {ties.height:,} ties to {output} ({used})")
         return
-    strongest = ties.sort("weight", "a", "b", descending=[True, False, False])
-    shown = ties if output is not None else strongest.select(TERMINAL_TIE_COLUMNS)
+    shown = (
+        ties
+        if output is not None
+        else ties.select(TERMINAL_TIE_COLUMNS).sort(
+            "weight", "a", "b", descending=[True, False, False]
+        )
+    )
     _emit(shown, output, format.value if format else None, "strongest ties", quiet)
 
 

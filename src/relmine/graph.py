@@ -157,11 +157,13 @@ def relationship_events(
     channels = set(channels)
     nodes = node_map(store)
     parts: list[pl.LazyFrame] = []
+    ends: list[pl.LazyFrame] = []  # every identifier column, for numbering them (coded)
     if channels & {"voice", "sms"}:
         cdr = window.filter(store.scan("cdr"))
         kinds = ["voice"] if "voice" in channels else []
         kinds += ["sms", "mms"] if "sms" in channels else []
         cdr = cdr.filter(pl.col("type").cast(pl.String).is_in(kinds))
+        ends += [cdr.select(identifier="caller"), cdr.select(identifier="callee")]
         parts.append(
             cdr.select(
                 u=pl.col("caller"),
@@ -178,6 +180,7 @@ def relationship_events(
     if "bank" in channels:
         bank = window.filter(store.scan("bank")).filter(pl.col("counterparty").is_not_null())
         transfers = bank.select("src", "dst", "value", "currency", "ts_utc", "ts_local").unique()
+        ends += [bank.select(identifier="src"), bank.select(identifier="dst")]
         parts.append(
             transfers.select(
                 u=pl.col("src"),
@@ -193,7 +196,7 @@ def relationship_events(
         raise ConfigError("no channel selected")
     events = pl.concat(parts)
     if coded:
-        return _coded(events.collect(engine="streaming"), nodes)
+        return _coded(events, pl.concat(ends), nodes)
     for side in ("u", "v"):
         events = (
             events.join(nodes.rename({"identifier": side, "node_id": "_n"}), on=side, how="left")
@@ -296,17 +299,34 @@ def party_cells(
     """Per party with known cells: ``node_id``, ``home_cell`` and ``rest_cells`` (a list).
 
     ``rest_cells`` are the cells the party called from at night, in the evening or at weekends.
+    Both come from one pass over the calls: the home cell's bases (night, else evening and
+    weekend) are exactly the rest times, so the counts per party, basis and cell serve both.
     """
     settings = settings or store.settings
+    flags = _hour_flags(settings)
     events = relationship_events(store, window=window, channels=("voice", "sms"))
-    rest = (
-        _rest_cells(events, settings).group_by("node_id").agg(rest_cells=pl.col("cell_id").sort())
-    )
-    homes = home_cells(events, settings).select("node_id", "home_cell")
-    return (
-        homes.join(rest, on="node_id", how="full", coalesce=True)
-        .sort("node_id")
+    counts = (
+        events.filter(pl.col("cell_id").is_not_null())
+        .with_columns(
+            basis=pl.when(flags["night"])
+            .then(pl.lit(0))
+            .when(flags["evening"] | flags["weekend"])
+            .then(pl.lit(1))
+        )
+        .filter(pl.col("basis").is_not_null())
+        .group_by("u", "basis", "cell_id")
+        .agg(n=pl.len())
         .collect(engine="streaming")
+    )
+    homes = (
+        counts.sort(["u", "basis", "n", "cell_id"], descending=[False, False, True, False])
+        .group_by("u", maintain_order=True)
+        .first()
+        .select(node_id="u", home_cell="cell_id")
+    )
+    rest = counts.group_by("u").agg(rest_cells=pl.col("cell_id").unique().sort())
+    return homes.join(rest.rename({"u": "node_id"}), on="node_id", how="full", coalesce=True).sort(
+        "node_id"
     )
 
 
@@ -418,15 +438,18 @@ def tie_features(
     return _add_home_distance(ties, store)
 
 
-def _coded(events: pl.DataFrame, nodes: pl.LazyFrame) -> tuple[pl.DataFrame, pl.Series]:
+def _coded(
+    events: pl.LazyFrame, ends: pl.LazyFrame, nodes: pl.LazyFrame
+) -> tuple[pl.DataFrame, pl.Series]:
     """Resolve identifiers to nodes and number the nodes, in one join per side.
 
     Node ids are replaced by their rank among the sorted ids (UInt32): the events are grouped
     several times (pairs, home cells, regular flows), and grouping and joining on integers is
     several times faster than on strings, in half the memory. Only the distinct identifiers are
-    resolved through the register.
+    resolved through the register, and the events are joined to the numbers inside the streaming
+    plan, so they are never held in memory with their identifiers as strings.
     """
-    ids = pl.concat([events["u"], events["v"]]).drop_nulls().unique().to_frame("identifier")
+    ids = ends.drop_nulls().unique().collect(engine="streaming")
     ids = ids.join(nodes.collect(), on="identifier", how="left").with_columns(
         pl.coalesce("node_id", "identifier").alias("node_id")
     )
@@ -435,12 +458,14 @@ def _coded(events: pl.DataFrame, nodes: pl.LazyFrame) -> tuple[pl.DataFrame, pl.
         {"node_id": names, "i": pl.int_range(0, names.len(), dtype=pl.UInt32, eager=True)}
     )
     ids = ids.join(number, on="node_id", how="left").select("identifier", "i")
+    numbered = ids.lazy()
     coded = (
-        events.join(ids.rename({"identifier": "u", "i": "_u"}), on="u", how="inner")
-        .join(ids.rename({"identifier": "v", "i": "_v"}), on="v", how="inner")
+        events.join(numbered.rename({"identifier": "u", "i": "_u"}), on="u", how="inner")
+        .join(numbered.rename({"identifier": "v", "i": "_v"}), on="v", how="inner")
         .drop("u", "v")
         .rename({"_u": "u", "_v": "v"})
         .filter(pl.col("u") != pl.col("v"))
+        .collect(engine="streaming")
     )
     return coded, names
 
@@ -515,8 +540,11 @@ def _aggregate(events: pl.LazyFrame, settings: Settings, window: Window) -> pl.D
         "weekend_share",
         "work_share",
     )
-    homes = home_cells(events, settings)
-    regular = _regular_flows(events, settings)
+    # The side tables are collected once each: left lazy, home_cells would run once per end of
+    # the tie, and every side table would re-read the events through its own plan.
+    homes = home_cells(events, settings).collect().lazy()
+    regular = _regular_flows(events, settings).collect().lazy()
+    rest = _rest_cells(events, settings).collect().lazy()
     end = (
         pl.lit(dt.datetime.combine(window.until + dt.timedelta(days=1), dt.time()))
         if window.until is not None
@@ -531,12 +559,12 @@ def _aggregate(events: pl.LazyFrame, settings: Settings, window: Window) -> pl.D
         recency_days=(end - pl.col("last_at")).dt.total_seconds() / 86400.0,
     )
     ties = _join_homes(ties, homes)
-    ties = _shared_cells(ties, _rest_cells(events, settings))
+    ties = _shared_cells(ties, rest)
     ties = ties.join(
         regular.select(a="u", b="v", bank_regular_ab="monthly"), on=["a", "b"], how="left"
     ).join(regular.select(a="v", b="u", bank_regular_ba="monthly"), on=["a", "b"], how="left")
-    ties = ties.collect(engine="streaming")
-    return _weigh(ties, settings).sort("a", "b")
+    ties = ties.collect().sort("a", "b")
+    return _weigh(ties, settings)
 
 
 def _join_homes(ties: pl.LazyFrame, homes: pl.LazyFrame) -> pl.LazyFrame:
@@ -548,14 +576,17 @@ def _join_homes(ties: pl.LazyFrame, homes: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def _weigh(ties: pl.DataFrame, settings: Settings) -> pl.DataFrame:
-    degree = (
-        pl.concat([ties.select(node="a"), ties.select(node="b")])
-        .group_by("node")
-        .agg(degree=pl.len().cast(pl.Int64))
-    )
-    ties = ties.join(degree.rename({"node": "a", "degree": "degree_a"}), on="a", how="left").join(
-        degree.rename({"node": "b", "degree": "degree_b"}), on="b", how="left"
-    )
+    """Add ``weight``, ``degree_a/b`` and ``share_a/b`` to ties sorted by ``a, b``.
+
+    ``a`` and ``b`` are vertex numbers here, so degrees and strengths are ``numpy.bincount``s
+    gathered back by number: no group-by and no join over the ties. The ties' fixed order fixes
+    the order of the floating-point sums, so the strengths do not depend on how they were read.
+    """
+    a = ties["a"].to_numpy()
+    b = ties["b"].to_numpy()
+    n = int(max(a.max(), b.max())) + 1 if ties.height else 0
+    degree = np.bincount(a, minlength=n) + np.bincount(b, minlength=n)
+    ties = ties.with_columns(degree_a=pl.Series(degree[a]), degree_b=pl.Series(degree[b]))
 
     def damp(col: str) -> pl.Expr:
         ratio = settings.tie_heavy_degree / pl.col(col).cast(pl.Float64)
@@ -570,17 +601,11 @@ def _weigh(ties: pl.DataFrame, settings: Settings) -> pl.DataFrame:
     both = (pl.col("events_ab") > 0) & (pl.col("events_ba") > 0)
     reciprocal = pl.when(both).then(pl.lit(1.0)).otherwise(pl.lit(settings.tie_one_way))
     ties = ties.with_columns(weight=intensity * reciprocal * damp("degree_a") * damp("degree_b"))
-    strength = (
-        pl.concat([ties.select(node="a", w="weight"), ties.select(node="b", w="weight")])
-        .group_by("node")
-        .agg(strength=pl.col("w").sort().sum())
-    )
-    ties = ties.join(strength.rename({"node": "a", "strength": "_sa"}), on="a", how="left").join(
-        strength.rename({"node": "b", "strength": "_sb"}), on="b", how="left"
-    )
+    weight = ties["weight"].to_numpy()
+    strength = np.bincount(a, weight, minlength=n) + np.bincount(b, weight, minlength=n)
     ties = ties.with_columns(
-        share_a=pl.col("weight") / pl.col("_sa"), share_b=pl.col("weight") / pl.col("_sb")
-    ).drop("_sa", "_sb")
+        share_a=pl.Series(weight / strength[a]), share_b=pl.Series(weight / strength[b])
+    )
     first = ["a", "b", "weight"]
     return ties.select(first + [c for c in ties.columns if c not in first])
 

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from relmine.config import Settings
@@ -169,16 +170,26 @@ def detect_households(
             ["score", "a", "b"], descending=[True, False, False]
         )
     )
-    neighbours: list[set[int]] = [set() for _ in range(nodes.len())]
-    for ia, ib in indexed(ties.select("a", "b")).select("ia", "ib").iter_rows():
-        neighbours[ia].add(ib)
-        neighbours[ib].add(ia)
-    cells = party_cells(store, window=window, settings=settings).join(index, on="node_id")
+    # Who is tied to whom, as CSR arrays (the ties of vertex i are indices[indptr[i]:indptr[i+1]]):
+    # two arrays and a sort instead of a million Python sets filled in a loop over the ties.
+    ends = indexed(ties.select("a", "b")).select("ia", "ib")
+    ia = np.concatenate([ends["ia"].to_numpy(), ends["ib"].to_numpy()])
+    ib = np.concatenate([ends["ib"].to_numpy(), ends["ia"].to_numpy()])
+    indices = ib[np.argsort(ia, kind="stable")]
+    indptr = np.zeros(nodes.len() + 1, dtype=np.int64)
+    np.cumsum(np.bincount(ia, minlength=nodes.len()), out=indptr[1:])
+    # Cells only of the parties a candidate pair can merge
+    involved = pl.concat([candidates["ia"], candidates["ib"]]).unique().to_frame("i")
+    cells = (
+        party_cells(store, window=window, settings=settings)
+        .join(index, on="node_id")
+        .join(involved, on="i", how="semi")
+    )
     homes = {i: {h} for i, h in cells.select("i", "home_cell").iter_rows() if h is not None}
     rest = {i: set(c) for i, c in cells.select("i", "rest_cells").iter_rows() if c is not None}
     root = _agglomerate(
         candidates.select("ia", "ib").rows(),
-        neighbours,
+        (indptr, indices),
         homes,
         rest,
         max_size=settings.household_max_size,
@@ -190,7 +201,7 @@ def detect_households(
 
 def _agglomerate(
     pairs: list[tuple[int, int]],
-    neighbours: list[set[int]],
+    neighbours: tuple[np.ndarray, np.ndarray],
     homes: dict[int, set[str]],
     rest: dict[int, set[str]],
     *,
@@ -203,9 +214,11 @@ def _agglomerate(
     co-located: a home cell of one is among the rest-time cells of the other, or one of them has
     no known home cell, and (3) at least ``min_density`` of the pairs across them are tied at
     all (household members nearly all contact each other; a friend of one member does not).
-    Returns the group (root vertex) of every vertex.
+    ``neighbours`` is ``(indptr, indices)``: the ties of vertex ``i`` are
+    ``indices[indptr[i]:indptr[i + 1]]``. Returns the group (root vertex) of every vertex.
     """
-    n = len(neighbours)
+    indptr, indices = neighbours
+    n = len(indptr) - 1
     parent = list(range(n))
     members: dict[int, list[int]] = {}
     home: dict[int, set[str]] = {}
@@ -234,8 +247,13 @@ def _agglomerate(
         if home[ra] and home[rb] and not (home[ra] & cells[rb]) and not (home[rb] & cells[ra]):
             continue
         small, large = (ma, mb) if len(ma) <= len(mb) else (mb, ma)
-        others = set(large)
-        tied = sum(len(neighbours[m] & others) for m in small)
+        if len(large) == 1:
+            tied = 1  # two single parties: the candidate pair is their one tie
+        else:
+            others = set(large)
+            tied = sum(
+                x in others for m in small for x in indices[indptr[m] : indptr[m + 1]].tolist()
+            )
         if tied < min_density * len(small) * len(large):
             continue
         keep, gone = (ra, rb) if len(ma) >= len(mb) else (rb, ra)
