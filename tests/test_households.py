@@ -140,3 +140,22 @@ def test_a_friend_who_calls_every_evening_does_not_merge_two_families(tmp_path: 
     a1 = frame.filter(pl.col("node_id") == "A1").row(0, named=True)
     assert "shared home cell HA" in a1["evidence"]
     assert a1["confidence"] > 0.5
+
+
+def test_a_tie_table_written_once_gives_the_same_households_and_communities(
+    sample_store: Path, tmp_path: Path
+) -> None:
+    ties = tmp_path / "ties.parquet"
+    assert run_cli("graph", "--store", sample_store, "-o", ties, "-q").exit_code == 0
+    for command in ("households", "communities"):
+        rebuilt, reused = tmp_path / f"{command}-1.parquet", tmp_path / f"{command}-2.parquet"
+        assert run_cli(command, "--store", sample_store, "-o", rebuilt, "-q").exit_code == 0
+        run = run_cli(command, "--store", sample_store, "--ties", ties, "-o", reused, "-q")
+        assert run.exit_code == 0, run.stderr
+        assert rebuilt.read_bytes() == reused.read_bytes()
+    wrong = run_cli(
+        "households", "--store", sample_store, "--ties", tmp_path / "households-1.parquet"
+    )
+    assert wrong.exit_code == 1
+    assert "is not a relmine tie table" in wrong.stderr
+    assert len(wrong.stderr.strip().splitlines()) == 1

@@ -228,6 +228,12 @@ OutOpt = Annotated[
     ),
 ]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of every random choice.")]
+TiesOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--ties", help="Read the tie table written by `relmine graph -o FILE.parquet` instead."
+    ),
+]
 
 
 #: The tie columns shown on a terminal; ``-o`` writes them all.
@@ -272,13 +278,21 @@ class Engine(StrEnum):
     networkx = "networkx"
 
 
-def _ties(store: Path | None, since: str | None, until: str | None, channels: str | None) -> Any:
-    """Open the store and build the tie table for the window and channels."""
-    from relmine.graph import parse_channels, parse_window, tie_features
+def _ties(
+    store: Path | None,
+    since: str | None,
+    until: str | None,
+    channels: str | None,
+    ties_file: Path | None = None,
+) -> Any:
+    """Open the store and build the tie table for the window and channels (or read it)."""
+    from relmine.graph import parse_channels, parse_window, read_ties, tie_features
     from relmine.store import Store, default_store_dir
 
     opened = Store.open(default_store_dir(store))
     window = parse_window(since, until)
+    if ties_file is not None:
+        return opened, window, read_ties(ties_file)
     ties = tie_features(opened, window=window, channels=parse_channels(channels))
     return opened, window, ties
 
@@ -362,6 +376,7 @@ def communities(
     stats: Annotated[
         str | None, typer.Option("--stats", help="Also write per-community statistics to FILE.")
     ] = None,
+    ties_file: TiesOpt = None,
     since: SinceOpt = None,
     until: UntilOpt = None,
     channels: ChannelsOpt = None,
@@ -373,7 +388,7 @@ def communities(
     from relmine.graph import excluded_parties
     from relmine.output import write_table
 
-    opened, _, ties = _ties(store, since, until, channels)
+    opened, _, ties = _ties(store, since, until, channels, ties_file)
     result = detect_communities(
         ties,
         method=method.value,
@@ -407,6 +422,7 @@ def households(
     max_size: Annotated[
         int | None, typer.Option("--max-size", min=1, help="Largest household [8].")
     ] = None,
+    ties_file: TiesOpt = None,
     since: SinceOpt = None,
     until: UntilOpt = None,
     channels: ChannelsOpt = None,
@@ -420,7 +436,7 @@ def households(
 
     from relmine.households import detect_households
 
-    opened, window, ties = _ties(store, since, until, channels)
+    opened, window, ties = _ties(store, since, until, channels, ties_file)
     settings = opened.settings
     if max_size is not None:
         settings = dataclasses.replace(settings, household_max_size=max_size)

@@ -58,13 +58,15 @@ HOUSEHOLD_MODEL: dict[str, float] = {
 }
 
 
-def household_scores(ties: pl.DataFrame, excluded: pl.DataFrame) -> pl.DataFrame:
+def household_scores(
+    ties: pl.DataFrame, excluded: pl.DataFrame, *, evidence: bool = True
+) -> pl.DataFrame:
     """The household score of every tie between two persons.
 
     Returns
     -------
     DataFrame
-        ``a``, ``b``, ``score`` (0-1) and ``evidence`` (the signals, in words), for every tie
+        ``a``, ``b``, ``score`` (0-1) and, with ``evidence``, the signals in words, for every tie
         whose parties are both not in ``excluded``.
     """
     m = HOUSEHOLD_MODEL
@@ -87,9 +89,8 @@ def household_scores(ties: pl.DataFrame, excluded: pl.DataFrame) -> pl.DataFrame
     persons = ties.join(excluded.select(a="node_id"), on="a", how="anti").join(
         excluded.select(b="node_id"), on="b", how="anti"
     )
-    return persons.select("a", "b", score=1.0 / (1.0 + (-z).exp()), evidence=_evidence_expr()).sort(
-        "a", "b"
-    )
+    columns = {"evidence": _evidence_expr()} if evidence else {}
+    return persons.select("a", "b", score=1.0 / (1.0 + (-z).exp()), **columns).sort("a", "b")
 
 
 def _evidence_expr() -> pl.Expr:
@@ -156,7 +157,7 @@ def detect_households(
     """
     settings = settings or store.settings
     excluded = excluded_parties(ties, store, settings)
-    scores = household_scores(ties, excluded)
+    scores = household_scores(ties, excluded, evidence=False)
     nodes = pl.concat([ties["a"], ties["b"]]).unique().sort()
     index = pl.DataFrame({"node_id": nodes, "i": pl.int_range(0, nodes.len(), eager=True)})
 
@@ -196,7 +197,7 @@ def detect_households(
         min_density=settings.household_min_density,
     )
     frame = index.with_columns(group=pl.Series(root, dtype=pl.Int64))
-    return _finish(frame, scores, excluded)
+    return _finish(frame, scores, excluded, ties)
 
 
 def _agglomerate(
@@ -264,7 +265,9 @@ def _agglomerate(
     return [find(x) for x in range(n)]
 
 
-def _finish(frame: pl.DataFrame, scores: pl.DataFrame, excluded: pl.DataFrame) -> pl.DataFrame:
+def _finish(
+    frame: pl.DataFrame, scores: pl.DataFrame, excluded: pl.DataFrame, ties: pl.DataFrame
+) -> pl.DataFrame:
     frame = frame.with_columns(household_size=pl.len().over("group").cast(pl.Int64))
     order = (
         frame.group_by("group")
@@ -275,8 +278,8 @@ def _finish(frame: pl.DataFrame, scores: pl.DataFrame, excluded: pl.DataFrame) -
     frame = frame.join(order.select("group", "household_id"), on="group", how="left")
     both = pl.concat(
         [
-            scores.select(node_id="a", other="b", score="score", evidence="evidence"),
-            scores.select(node_id="b", other="a", score="score", evidence="evidence"),
+            scores.select(node_id="a", other="b", score="score"),
+            scores.select(node_id="b", other="a", score="score"),
         ]
     )
     group_of = frame.select("node_id", "group")
@@ -288,7 +291,17 @@ def _finish(frame: pl.DataFrame, scores: pl.DataFrame, excluded: pl.DataFrame) -
         .sort(["node_id", "score", "other"], descending=[False, True, False])
         .group_by("node_id", maintain_order=True)
         .first()
-        .select("node_id", inside_score="score", inside_evidence="evidence")
+        .select("node_id", "other", inside_score="score")
+    )
+    # evidence in words only for the ties it is shown for, not for millions of candidates
+    pair = inside.with_columns(
+        a=pl.min_horizontal("node_id", "other"), b=pl.max_horizontal("node_id", "other")
+    )
+    words = ties.join(pair.select("a", "b").unique(), on=["a", "b"], how="semi").select(
+        "a", "b", inside_evidence=_evidence_expr()
+    )
+    inside = pair.join(words, on=["a", "b"], how="left").select(
+        "node_id", "inside_score", "inside_evidence"
     )
     best = both.group_by("node_id").agg(best=pl.col("score").max())
     frame = (
