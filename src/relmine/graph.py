@@ -234,7 +234,8 @@ def relationship_events(
                 ts_local=pl.col("ts_local"),
                 duration_s=pl.col("duration_s"),
                 value=pl.lit(None, pl.Float64),
-                cell_id=pl.col("cell_id"),
+                # a dictionary code a row instead of a string: cells repeat millions of times
+                cell_id=pl.col("cell_id").cast(pl.Categorical),
             )
         )
     if "bank" in channels:
@@ -249,7 +250,7 @@ def relationship_events(
                 ts_local=pl.col("ts_local"),
                 duration_s=pl.lit(None, pl.Int32),
                 value=pl.col("value"),
-                cell_id=pl.lit(None, pl.String),
+                cell_id=pl.lit(None, pl.Categorical),
             )
         )
     if not parts:
@@ -301,7 +302,11 @@ def home_cells(events: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
         .then(pl.lit(1))
         .otherwise(pl.lit(None))
     ).filter(pl.col("basis").is_not_null())
-    counts = phone.group_by("u", "basis", "cell_id").agg(pl.len().alias("n"))
+    counts = (
+        phone.group_by("u", "basis", "cell_id")
+        .agg(pl.len().alias("n"))
+        .with_columns(pl.col("cell_id").cast(pl.String))  # ties broken by the cell id's text
+    )
     best = counts.sort(["u", "basis", "n", "cell_id"], descending=[False, False, True, False])
     return (
         best.group_by("u", maintain_order=True)
@@ -322,7 +327,7 @@ def _rest_cells(events: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
     flags = _hour_flags(settings)
     rest = flags["night"] | flags["evening"] | flags["weekend"]
     phone = events.filter(pl.col("cell_id").is_not_null() & (pl.col("channel") != "bank") & rest)
-    return phone.select(node_id="u", cell_id="cell_id").unique()
+    return phone.select(node_id="u", cell_id=pl.col("cell_id").cast(pl.String)).unique()
 
 
 def _shared_cells(ties: pl.LazyFrame, cells: pl.LazyFrame) -> pl.LazyFrame:
@@ -376,6 +381,7 @@ def party_cells(
         .filter(pl.col("basis").is_not_null())
         .group_by("u", "basis", "cell_id")
         .agg(n=pl.len())
+        .with_columns(pl.col("cell_id").cast(pl.String))
         .collect(engine="streaming")
     )
     homes = (
