@@ -185,3 +185,41 @@ def test_library_graphs_match_the_tie_table(tiny: Path) -> None:
     nxg = to_networkx(ties)
     assert nxg.number_of_edges() == ties.height
     assert nxg.edges["C1", "C2"]["voice_n"] == 1
+
+
+def test_tie_cache_gives_the_same_table_and_follows_the_store(
+    tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = tiny / "cache"
+
+    def graph_bytes(name: str, *extra: str) -> bytes:
+        out = tmp_path / name
+        run = run_cli("graph", "--store", tiny, "-o", out, "-q", *extra)
+        assert run.exit_code == 0, run.stderr
+        return out.read_bytes()
+
+    built = graph_bytes("built.parquet")
+    assert len(list(cache.glob("ties-*.parquet"))) == 1
+    assert graph_bytes("cached.parquet") == built
+    monkeypatch.setenv("RELMINE_TIE_CACHE", "false")
+    assert graph_bytes("uncached.parquet") == built
+    monkeypatch.delenv("RELMINE_TIE_CACHE")
+
+    # another window is another table, cached beside the first
+    assert graph_bytes("window.parquet", "--since", "2026-03-03") != built
+    assert len(list(cache.glob("ties-*.parquet"))) == 2
+
+    # a damaged cache file is rebuilt, not trusted
+    for path in cache.glob("ties-*.parquet"):
+        path.write_bytes(b"PAR1 not really")
+    assert graph_bytes("rebuilt.parquet") == built
+
+    # new data in the store: the cached table is not used for it
+    more = tmp_path / "more.csv"
+    more.write_text(
+        "caller,callee,start_time,duration_s,type,cell_id\n"
+        f"{C2_SIM},+421905999999,2026-03-09 20:00:00,42,voice,X2\n"
+    )
+    assert run_cli("ingest", more, "--store", tiny, "-q").exit_code == 0
+    ties = pl.read_parquet(io.BytesIO(graph_bytes("more.parquet")))
+    assert _pair(ties, "C2", "+421905999999")["voice_s"] == 42

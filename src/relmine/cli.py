@@ -285,15 +285,15 @@ def _ties(
     channels: str | None,
     ties_file: Path | None = None,
 ) -> Any:
-    """Open the store and build the tie table for the window and channels (or read it)."""
-    from relmine.graph import parse_channels, parse_window, read_ties, tie_features
+    """Open the store and get the tie table for the window and channels (or read the file)."""
+    from relmine.graph import load_ties, parse_channels, parse_window, read_ties
     from relmine.store import Store, default_store_dir
 
     opened = Store.open(default_store_dir(store))
     window = parse_window(since, until)
     if ties_file is not None:
         return opened, window, read_ties(ties_file)
-    ties = tie_features(opened, window=window, channels=parse_channels(channels))
+    ties = load_ties(opened, window=window, channels=parse_channels(channels))
     return opened, window, ties
 
 

@@ -71,6 +71,11 @@ class Settings:
         back); such parties are in no household and are not influencers.
     hotline_max_reciprocity : float
         Largest share of its contacts a hotline-like party calls back.
+    tie_cache : bool
+        Keep the tie table in the store (``cache/``) once built, so that the commands after
+        ``relmine graph`` (communities, households, ...) reuse it instead of re-reading every
+        event; it is rebuilt whenever the store's data, the window, the channels, the settings
+        or relmine's tie code change.
     """
 
     region: str = "SK"
@@ -96,6 +101,7 @@ class Settings:
     household_min_density: float = 0.5
     hotline_min_degree: int = 30
     hotline_max_reciprocity: float = 0.1
+    tie_cache: bool = True
 
     def validated(self) -> Settings:
         """Return self after checking every value, or raise :class:`ConfigError` saying which."""
@@ -132,6 +138,11 @@ class Settings:
 
 
 def _coerce(name: str, value: Any, kind: type) -> Any:
+    if kind is bool and isinstance(value, str):  # from the environment: bool("false") is True
+        flag = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+        if value.strip().lower() in flag:
+            return flag[value.strip().lower()]
+        raise ConfigError(f"setting {name} = {value!r} is not true or false")
     try:
         return kind(value)
     except (TypeError, ValueError):

@@ -2396,11 +2396,11 @@ def run_demo(directory: Path, *, people: int = 2000, seed: int = 0) -> DemoResul
 def _analyse(store: Any, directory: Path) -> dict[str, Path]:
     """Run graph, communities and households on the demo store; write their Parquet outputs."""
     from relmine.communities import detect_communities
-    from relmine.graph import excluded_parties, tie_features
+    from relmine.graph import excluded_parties, load_ties
     from relmine.households import detect_households
     from relmine.output import write_table
 
-    ties = tie_features(store)
+    ties = load_ties(store)  # cached in the store, for the commands the user runs next
     apart = excluded_parties(ties, store, store.settings)
     communities = detect_communities(ties, seed=0, apart=apart).frame
     households = detect_households(ties, store)

@@ -34,7 +34,12 @@ time-dependent networks. J. Stat. Mech. P11005.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import hashlib
+import json
+import os
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,6 +63,7 @@ __all__ = [
     "excluded_parties",
     "graph_summary",
     "home_cells",
+    "load_ties",
     "node_events",
     "parse_channels",
     "parse_window",
@@ -494,6 +500,8 @@ def tie_features(
     settings = settings or store.settings
     events, names = relationship_events(store, window=window, channels=channels, coded=True)
     ties = _aggregate(events.lazy(), settings, window)
+    del events  # the events are the largest thing in memory; the sort copies the ties
+    ties = _weigh(ties.sort("a", "b"), settings)
     # back from vertex numbers to node ids; numbers follow the ids' order, so a < b still holds
     ties = ties.with_columns(a=names.gather(ties["a"]), b=names.gather(ties["b"]))
     if ties.height == 0:
@@ -502,6 +510,90 @@ def tie_features(
             f"{_window_text(window)}; ingest call records or bank statements first"
         )
     return _add_home_distance(ties, store)
+
+
+#: How many tie tables :func:`load_ties` keeps in a store's cache (one per window, channels and
+#: settings used most recently).
+TIE_CACHE_KEEP = 4
+
+
+def load_ties(
+    store: Store,
+    *,
+    window: Window = Window(),
+    channels: Iterable[str] = CHANNELS,
+    settings: Settings | None = None,
+) -> pl.DataFrame:
+    """The tie table of :func:`tie_features`, from the store's cache when it is current.
+
+    Building the tie table reads every event; on tens of millions of events that is most of the
+    time of every command that needs ties. So the table is kept in the store
+    (``cache/ties-<key>.parquet``), keyed by a digest of everything it depends on: the store's
+    committed parts (any ingest changes them), the window, the channels, the settings, and
+    relmine's version and tie code. A cached table is therefore the same table, and the outputs
+    built from it are the same bytes, as a fresh build. Writing the cache is best effort: a
+    read-only store or a full disk only costs the rebuild next time. ``tie_cache = false`` in the
+    settings turns it off.
+
+    Parameters
+    ----------
+    store, window, channels, settings
+        As for :func:`tie_features`.
+
+    Returns
+    -------
+    DataFrame
+        The tie table.
+    """
+    settings = settings or store.settings
+    channels = tuple(c for c in CHANNELS if c in set(channels))
+    if not settings.tie_cache:
+        return tie_features(store, window=window, channels=channels, settings=settings)
+    folder = store.root / "cache"
+    path = folder / f"ties-{_tie_key(store, window, channels, settings)}.parquet"
+    if path.is_file():
+        try:
+            ties = pl.read_parquet(path)
+            os.utime(path)  # most recently used, for pruning
+            return ties
+        except (OSError, pl.exceptions.PolarsError):
+            pass  # unreadable (e.g. truncated by a crash of the disk): rebuild it
+    ties = tie_features(store, window=window, channels=channels, settings=settings)
+    _cache_ties(ties, folder, path)
+    return ties
+
+
+def _tie_key(store: Store, window: Window, channels: tuple[str, ...], settings: Settings) -> str:
+    """Digest of everything the tie table depends on (see :func:`load_ties`)."""
+    from relmine import __version__
+
+    code = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+    basis = {
+        "parts": store.manifest["tables"],
+        "window": [str(window.since), str(window.until)],
+        "channels": list(channels),
+        "settings": dataclasses.asdict(settings),
+        "relmine": __version__,
+        "code": code,
+    }
+    text = json.dumps(basis, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def _cache_ties(ties: pl.DataFrame, folder: Path, path: Path) -> None:
+    """Write ``ties`` to ``path`` atomically and keep the :data:`TIE_CACHE_KEEP` newest tables."""
+    tmp = folder / f".{path.name}.{uuid.uuid4().hex}.tmp"
+    try:
+        folder.mkdir(mode=0o700, exist_ok=True)
+        ties.write_parquet(tmp, compression="zstd", compression_level=1, statistics=False)
+        os.replace(tmp, path)
+        cached = sorted(folder.glob("ties-*.parquet"), key=lambda p: p.stat().st_mtime_ns)
+        for old in cached[:-TIE_CACHE_KEEP]:
+            old.unlink(missing_ok=True)
+    except OSError:
+        pass  # best effort: the table was built and is returned all the same
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _coded(
@@ -629,8 +721,7 @@ def _aggregate(events: pl.LazyFrame, settings: Settings, window: Window) -> pl.D
     ties = ties.join(
         regular.select(a="u", b="v", bank_regular_ab="monthly"), on=["a", "b"], how="left"
     ).join(regular.select(a="v", b="u", bank_regular_ba="monthly"), on=["a", "b"], how="left")
-    ties = ties.collect().sort("a", "b")
-    return _weigh(ties, settings)
+    return ties.collect()
 
 
 def _join_homes(ties: pl.LazyFrame, homes: pl.LazyFrame) -> pl.LazyFrame:

@@ -7,6 +7,7 @@ Layout of a store directory::
                             file its content hash and row counts
     data/<run>/<table>-<n>.parquet   part files written by one ingest run
     .lock                   held (flock) by the process that writes
+    cache/ties-<key>.parquet  derived tie tables (:func:`relmine.graph.load_ties`), safe to delete
 
 A run writes its part files into ``data/.tmp-<run>/``, renames that folder to ``data/<run>/`` and
 then atomically replaces ``manifest.json`` (write temporary, fsync, rename, fsync the folder).
