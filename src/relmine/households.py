@@ -86,11 +86,13 @@ def household_scores(
         + m["money"] * (pl.col("bank_n") > 0).cast(pl.Float64)
         + m["reciprocity"] * pl.col("reciprocity")
     )
-    persons = ties.join(excluded.select(a="node_id"), on="a", how="anti").join(
-        excluded.select(b="node_id"), on="b", how="anti"
-    )
     columns = {"evidence": _evidence_expr()} if evidence else {}
-    return persons.select("a", "b", score=1.0 / (1.0 + (-z).exp()), **columns).sort("a", "b")
+    # score first, then drop the excluded: filtering or joining the wide tie table would copy
+    # every one of its columns
+    scored = ties.select("a", "b", score=1.0 / (1.0 + (-z).exp()), **columns)
+    out = excluded["node_id"].implode()
+    persons = ~pl.col("a").is_in(out) & ~pl.col("b").is_in(out)
+    return scored.filter(persons).sort("a", "b")
 
 
 def _evidence_expr() -> pl.Expr:
@@ -166,10 +168,9 @@ def detect_households(
         ib = index.rename({"node_id": "b", "i": "ib"})
         return frame.join(ia, on="a", maintain_order="left").join(ib, on="b", maintain_order="left")
 
-    candidates = indexed(
-        scores.filter(pl.col("score") >= settings.household_threshold).sort(
-            ["score", "a", "b"], descending=[True, False, False]
-        )
+    scores = indexed(scores)
+    candidates = scores.filter(pl.col("score") >= settings.household_threshold).sort(
+        ["score", "a", "b"], descending=[True, False, False]
     )
     # Who is tied to whom, as CSR arrays (the ties of vertex i are indices[indptr[i]:indptr[i+1]]):
     # two arrays and a sort instead of a million Python sets filled in a loop over the ties.
@@ -196,6 +197,7 @@ def detect_households(
         max_size=settings.household_max_size,
         min_density=settings.household_min_density,
     )
+    del homes, rest, cells, candidates, indices, indptr  # hundreds of MB on a large graph
     frame = index.with_columns(group=pl.Series(root, dtype=pl.Int64))
     return _finish(frame, scores, excluded, ties)
 
@@ -268,6 +270,12 @@ def _agglomerate(
 def _finish(
     frame: pl.DataFrame, scores: pl.DataFrame, excluded: pl.DataFrame, ties: pl.DataFrame
 ) -> pl.DataFrame:
+    """Number the households and give every node its confidence and evidence.
+
+    ``frame`` holds ``node_id``, ``i`` (the node's number, in ``node_id`` order) and ``group``;
+    ``scores`` the scored ties with their ends' numbers ``ia``, ``ib``. Work is on the numbers:
+    the scored ties are millions, the household ties among them far fewer.
+    """
     frame = frame.with_columns(household_size=pl.len().over("group").cast(pl.Int64))
     order = (
         frame.group_by("group")
@@ -276,37 +284,40 @@ def _finish(
         .with_columns(household_id=pl.int_range(1, pl.len() + 1, dtype=pl.Int64))
     )
     frame = frame.join(order.select("group", "household_id"), on="group", how="left")
-    both = pl.concat(
-        [
-            scores.select(node_id="a", other="b", score="score"),
-            scores.select(node_id="b", other="a", score="score"),
-        ]
+    group = frame["group"].to_numpy()
+    ia, ib = scores["ia"].to_numpy(), scores["ib"].to_numpy()
+    score = scores["score"].to_numpy()
+    same = group[ia] == group[ib]
+    both = pl.DataFrame(
+        {
+            "i": np.concatenate([ia[same], ib[same]]),
+            "other": np.concatenate([ib[same], ia[same]]),
+            "inside_score": np.concatenate([score[same], score[same]]),
+        }
     )
-    group_of = frame.select("node_id", "group")
-    both = both.join(group_of, on="node_id", how="left").join(
-        group_of.rename({"node_id": "other", "group": "other_group"}), on="other", how="left"
-    )
+    # each member's strongest tie inside its household; numbers sort like the node ids
     inside = (
-        both.filter(pl.col("group") == pl.col("other_group"))
-        .sort(["node_id", "score", "other"], descending=[False, True, False])
-        .group_by("node_id", maintain_order=True)
+        both.sort(["i", "inside_score", "other"], descending=[False, True, False])
+        .group_by("i", maintain_order=True)
         .first()
-        .select("node_id", "other", inside_score="score")
+    )
+    names = frame["node_id"]
+    i, other = inside["i"].to_numpy(), inside["other"].to_numpy()
+    pair = inside.with_columns(
+        a=names.gather(np.minimum(i, other)), b=names.gather(np.maximum(i, other))
     )
     # evidence in words only for the ties it is shown for, not for millions of candidates
-    pair = inside.with_columns(
-        a=pl.min_horizontal("node_id", "other"), b=pl.max_horizontal("node_id", "other")
-    )
     words = ties.join(pair.select("a", "b").unique(), on=["a", "b"], how="semi").select(
         "a", "b", inside_evidence=_evidence_expr()
     )
     inside = pair.join(words, on=["a", "b"], how="left").select(
-        "node_id", "inside_score", "inside_evidence"
+        "i", "inside_score", "inside_evidence"
     )
-    best = both.group_by("node_id").agg(best=pl.col("score").max())
+    ends = pl.DataFrame({"i": np.concatenate([ia, ib]), "score": np.concatenate([score, score])})
+    best = ends.group_by("i").agg(best=pl.col("score").max())
     frame = (
-        frame.join(inside, on="node_id", how="left")
-        .join(best, on="node_id", how="left")
+        frame.join(inside, on="i", how="left")
+        .join(best, on="i", how="left")
         .join(excluded, on="node_id", how="left")
     )
     single = pl.col("household_size") == 1
