@@ -146,12 +146,10 @@ def detect_communities(
     if engine == "networkx" and method != "louvain":
         raise ConfigError(f"--method {method} needs --engine igraph")
     nodes = pl.concat([ties["a"], ties["b"]]).unique().sort()
-    social = ties
+    social = ties.select("a", "b", "weight")  # not a copy of the wide tie table
     if apart is not None and apart.height:
-        gone = apart.select("node_id")
-        social = ties.join(gone.rename({"node_id": "a"}), on="a", how="anti").join(
-            gone.rename({"node_id": "b"}), on="b", how="anti"
-        )
+        gone = apart["node_id"].implode()
+        social = social.filter(~pl.col("a").is_in(gone) & ~pl.col("b").is_in(gone))
     names: list[str] = []
     membership: list[int] = []
     modularity = 0.0
