@@ -142,6 +142,10 @@ def ingest(
     max_reject_rate: Annotated[
         float | None, typer.Option(help="Largest share of bad rows a file may have [0.05].")
     ] = None,
+    no_wait: Annotated[
+        bool,
+        typer.Option("--no-wait", help="Fail at once if another process is writing the store."),
+    ] = False,
     quiet: QuietOpt = False,
     debug: DebugOpt = False,
 ) -> None:
@@ -156,6 +160,7 @@ def ingest(
         region=region,
         timezone=timezone,
         max_reject_rate=max_reject_rate,
+        wait=not no_wait,
     )
     if not quiet:
         _show_ingest(report)
