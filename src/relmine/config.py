@@ -71,6 +71,14 @@ class Settings:
         back); such parties are in no household and are not influencers.
     hotline_max_reciprocity : float
         Largest share of its contacts a hotline-like party calls back.
+    cycle_max_gap : float
+        Largest number of days between a hop of a money cycle and the previous one.
+    cycle_amount_tolerance : float
+        Largest relative difference between a cycle hop's amount and the previous hop's.
+    cycle_min_length, cycle_max_length : int
+        Fewest and most hops of a money cycle.
+    cycle_min_amount : float
+        Transfers smaller than this take no part in money cycles (0: all).
     """
 
     region: str = "SK"
@@ -96,6 +104,11 @@ class Settings:
     household_min_density: float = 0.5
     hotline_min_degree: int = 30
     hotline_max_reciprocity: float = 0.1
+    cycle_max_gap: float = 30.0  # days between consecutive hops of a money cycle
+    cycle_amount_tolerance: float = 0.1  # relative to the previous hop's amount
+    cycle_min_length: int = 2  # hops (= parties) of a money cycle
+    cycle_max_length: int = 6
+    cycle_min_amount: float = 0.0  # smaller transfers take no part in cycles
 
     def validated(self) -> Settings:
         """Return self after checking every value, or raise :class:`ConfigError` saying which."""
