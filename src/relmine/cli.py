@@ -498,6 +498,38 @@ def cycles(
     _emit(result.frame, output, format.value if format else None, "money cycles", quiet)
 
 
+@app.command()
+@_handles_errors
+def risk(
+    store: StoreOpt = None,
+    output: OutOpt = None,
+    format: Annotated[TableFormat | None, typer.Option("--format", help="Output format.")] = None,
+    companies: Annotated[
+        bool, typer.Option("--companies", help="Companies: suppliers, customers, groups.")
+    ] = False,
+    seed: SeedOpt = 0,
+    ties_file: TiesOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    channels: ChannelsOpt = None,
+    quiet: QuietOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Network credit capacity, exposure to defaults, money cycles; --companies for B2B ties."""
+    from relmine import risk as network
+
+    opened, window, ties = _ties(store, since, until, channels, ties_file)
+    if companies:
+        frame = network.company_ties(ties, opened, window=window, seed=seed)
+        _summary("companies", network.company_summary(frame), output, quiet)
+        _emit(frame, output, format.value if format else None, "companies", quiet)
+        return
+    frame = network.network_risk(ties, opened, window=window)
+    _summary("network risk", network.risk_summary(frame), output, quiet)
+    shown = frame if output is not None else frame.select(network.TERMINAL_COLUMNS)
+    _emit(shown, output, format.value if format else None, "most exposed to defaults", quiet)
+
+
 def main() -> None:
     """Entry point of the ``relmine`` script."""
     app()
