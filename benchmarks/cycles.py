@@ -63,7 +63,7 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp())
     try:
         out = tmp / "cycles.parquet"
-        cmd = relmine_cmd("cycles", "--store", str(store), "-o", str(out), "-q")
+        cmd = relmine_cmd("cycles", "--store", str(store), "-o", str(out))  # summary on stderr
         result = measure("relmine cycles", cmd, rows=rows)
         found = pl.read_parquet(out)
         print(markdown_table([result]))
