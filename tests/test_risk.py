@@ -173,3 +173,12 @@ def test_terminal_table(sample_store: Path, sample_ties: Path) -> None:
     assert run.exit_code == 0, run.stderr
     assert "most exposed to defaults" in run.stdout
     assert "exposure_path" in run.stdout
+
+
+def test_bad_setting(
+    sample_store: Path, sample_ties: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RELMINE_RISK_DAMPING", "1.5")
+    run = run_cli("risk", "--store", sample_store, "--ties", sample_ties)
+    assert run.exit_code == 1
+    assert "risk_damping must be between 0 and 1" in run.stderr

@@ -148,6 +148,7 @@ def find_cycles(
     max_length: int | None = None,
     min_amount: float | None = None,
     any_order: bool = False,
+    read: tuple[pl.DataFrame, pl.Series] | None = None,
 ) -> CycleResult:
     """Find the money cycles among the store's transfers.
 
@@ -171,6 +172,8 @@ def find_cycles(
         Transfers smaller than this take no part (``cycle_min_amount``, 0: all).
     any_order : bool
         Allow consecutive hops in either time order (still within ``max_gap`` days).
+    read : (DataFrame, Series), optional
+        The window's :func:`transfers`, when the caller has read them already.
 
     Returns
     -------
@@ -201,7 +204,7 @@ def find_cycles(
         raise ConfigError(f"--max-length must be at most {_LONGEST}")
     if not (max_gap >= 0 and tolerance >= 0 and min_amount >= 0):
         raise ConfigError("--max-gap, --amount-tolerance and --min-amount must not be negative")
-    edges, names = transfers(store, window=window)
+    edges, names = read if read is not None else transfers(store, window=window)
     searched = edges.filter(pl.col("amount") >= min_amount) if min_amount > 0 else edges
     membership, components = _strong_components(searched, names.len())
     component = pl.Series(membership, dtype=pl.UInt32)

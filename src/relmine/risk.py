@@ -57,6 +57,7 @@ import polars as pl
 from relmine.communities import detect_communities
 from relmine.config import Settings
 from relmine.cycles import find_cycles, transfers
+from relmine.errors import ConfigError
 from relmine.graph import Window, excluded_parties, to_igraph
 from relmine.households import detect_households
 from relmine.store import Store
@@ -107,6 +108,21 @@ def register_finances(store: Store, settings: Settings) -> pl.DataFrame:
     return (
         register.rename({"customer_id": "node_id"}).with_columns(own=own.round(2)).sort("node_id")
     )
+
+
+def _check(settings: Settings) -> None:
+    """Raise :class:`ConfigError` for a ``risk_*`` setting out of its range."""
+    if not 0.0 < settings.risk_damping < 1.0:
+        raise ConfigError("setting risk_damping must be between 0 and 1 (exclusive)")
+    shares = ("risk_assets_rate", "risk_household_share", "risk_tie_share")
+    for name in shares:
+        if getattr(settings, name) < 0:
+            raise ConfigError(f"setting {name} must not be negative")
+    for name in ("risk_top_ties", "risk_path_hops", "risk_company_min_counterparties"):
+        if getattr(settings, name) < 1:
+            raise ConfigError(f"setting {name} must be at least 1")
+    if not 0.0 < settings.risk_dependence_share <= 1.0:
+        raise ConfigError("setting risk_dependence_share must be above 0 and at most 1")
 
 
 def _both_ways(ties: pl.DataFrame) -> pl.DataFrame:
@@ -321,6 +337,7 @@ def network_risk(
     >>> risk.filter(pl.col("in_cycle"))  # doctest: +SKIP
     """
     settings = settings or store.settings
+    _check(settings)
     finances = register_finances(store, settings)
     excluded = excluded_parties(ties, store, settings)
     households = detect_households(ties, store, window=window, settings=settings)
@@ -330,7 +347,7 @@ def network_risk(
         ties, defaulted, damping=settings.risk_damping, path_hops=settings.risk_path_hops
     )
     edges, names = transfers(store, window=window)
-    cycles = find_cycles(store, window=window, settings=settings).frame
+    cycles = find_cycles(store, window=window, settings=settings, read=(edges, names)).frame
     in_cycles = cycles.group_by("node_id").agg(cycles=pl.col("cycle_id").n_unique().cast(pl.Int64))
     frame = (
         finances.join(households.select("node_id", "household_id"), on="node_id", how="left")
