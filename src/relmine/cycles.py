@@ -323,7 +323,7 @@ def _hops(found: pl.DataFrame, edges: pl.DataFrame, names: pl.Series) -> pl.Data
     )
     per_cycle = long.group_by("_c").agg(
         first_at=pl.col("t").min(),
-        first_edge=pl.col("edge").first(),
+        first_edge=pl.col("edge").sort_by("position").first(),
         payers=pl.col("node_id").sort_by("position").str.join(" "),
         cycle_length=pl.len().cast(pl.Int64),
         total_amount=(pl.col("amount") * 100).round(0).sum() / 100,

@@ -150,6 +150,7 @@ def _capacity(
         .select("node_id", "household_id")
         .join(persons, on="node_id", how="left")
         .with_columns(own=pl.col("own").fill_null(0.0))
+        .sort("household_id", "node_id")  # a fixed order of the sums below
     )
     house = house.with_columns(
         household_members=(pl.len().over("household_id") - 1).cast(pl.Int64),
@@ -279,7 +280,7 @@ def _dependence(edges: pl.DataFrame, names: pl.Series, settings: Settings) -> pl
             edges.select(node="u", other="v", amount="amount"),
             edges.select(node="v", other="u", amount="amount"),
         ]
-    )
+    ).with_columns(amount=(pl.col("amount") * 100).round(0).cast(pl.Int64))  # exact sums in cents
     per_pair = sides.group_by("node", "other").agg(amount=pl.col("amount").sum(), n=pl.len())
     per_node = (
         per_pair.with_columns(
