@@ -54,6 +54,7 @@ def test_gap_amount_and_order_rules(handmade: Path) -> None:
     assert payers(cycles_of(handmade, "--min-length", "3")) == ["ACCA ACCB ACCC"]
     assert payers(cycles_of(handmade, "--max-length", "2")) == ["ACCD ACCE"]
     assert payers(cycles_of(handmade, "--min-amount", "600")) == ["ACCA ACCB ACCC"]
+    assert payers(cycles_of(handmade, "--until", "2026-01-09")) == ["ACCA ACCB ACCC"]
     reverse = cycles_of(handmade, "--any-order")
     assert "ACCJ ACCK ACCL" in payers(reverse)
     assert "ACCF ACCG" not in payers(reverse)  # still 73 days apart
