@@ -328,13 +328,13 @@ def scan_text(path: Path, dialect: Dialect) -> pl.LazyFrame:
     lf = pl.scan_csv(
         path,
         has_header=False,
-        skip_rows=1,
+        skip_rows=1 + dialect.skip,
         separator=dialect.separator,
         quote_char=dialect.quote,
         schema=dict.fromkeys([*names, EXTRA], pl.String),
         missing_columns="insert",
         row_index_name="_line",
-        row_index_offset=2,
+        row_index_offset=2 + dialect.skip,
         truncate_ragged_lines=True,
         encoding="utf8-lossy",
         raise_if_empty=False,
@@ -474,23 +474,17 @@ def _read_file(
     rejects.write_parquet(rej_path, compression_level=1)
     del rejects
 
-    # Earlier rows of this file and everything already stored (or staged by this run) win. A
-    # bandicoot record's cell is only known from the caller's file, so it is not part of the key.
-    key_columns = [c for c in columns if not (plan.kind == "bandicoot" and c == "cell_id")]
+    # Earlier rows of this file and everything already stored (or staged by this run) win. In
+    # subscriber-centric records the cell is the served subscriber's, known only from the
+    # caller's record, so it is not part of the key.
+    key_columns = columns
+    if plan.layout.subscriber_centric:
+        key_columns = [c for c in columns if c not in ("cell_id", "roaming_country")]
     fresh = drop_duplicate_rows(valid, key_columns)
     if txn.store.manifest["tables"][table] or staged:
-        fresh = (
-            fresh.join(
-                existing.select(key_columns).unique(),
-                on=key_columns,
-                how="anti",
-                nulls_equal=True,
-                maintain_order="left",
-            )
-            if plan.kind == "bandicoot"
-            else fresh.join(
-                existing, on=columns, how="anti", nulls_equal=True, maintain_order="left"
-            )
+        others = existing if key_columns == columns else existing.select(key_columns).unique()
+        fresh = fresh.join(
+            others, on=key_columns, how="anti", nulls_equal=True, maintain_order="left"
         )
     fresh.sink_parquet(acc_path, compression_level=1)
     del valid, fresh
@@ -642,10 +636,11 @@ def ingest(
         _check_pseudonym(Store.open(store_dir, **overrides), check)
     store = Store.open(store_dir, create=True, **overrides)
     mirrors = None
-    if any(p.kind == "bandicoot" for p in plan):
+    centric = [p for p in plan if p.layout.subscriber_centric]
+    if centric:
         from relmine.ingest.bandicoot import outgoing_records
 
-        mirrors = outgoing_records([p for p in plan if p.kind == "bandicoot"])
+        mirrors = outgoing_records(centric)
     results: list[FileResult] = []
     with store.transaction() as txn:
         _check_pseudonym(store, check)
@@ -674,7 +669,7 @@ def ingest(
                     result,
                     store.settings,
                     key=pseudonymize_key,
-                    mirrors=mirrors if planned.kind == "bandicoot" else None,
+                    mirrors=mirrors if planned.layout.subscriber_centric else None,
                 )
             results.append(result)
             if on_file is not None:

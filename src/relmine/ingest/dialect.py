@@ -55,6 +55,8 @@ class Dialect:
     decimal_comma: bool
     sample: list[list[str]]
     quote: str = '"'
+    #: Lines before the header (an export's preamble), from the mapping's ``skip_lines``.
+    skip: int = 0
 
 
 def _decode(raw: bytes, path: Path) -> tuple[str, str]:
@@ -113,7 +115,7 @@ def sniff(path: Path, mapping: Mapping | None = None) -> Dialect:
             text, encoding = text[1:], "utf-8-sig"
     else:
         text, encoding = _decode(raw, path)
-    lines = text.splitlines()
+    lines = text.splitlines()[mapping.skip_lines :]
     if len(raw) == _SAMPLE_BYTES and len(lines) > 1:
         lines = lines[:-1]  # the last line of the sample may be cut
     header_line = next((ln for ln in lines if ln.strip()), "")
@@ -147,6 +149,7 @@ def sniff(path: Path, mapping: Mapping | None = None) -> Dialect:
         ),
         sample=sample,
         quote=quote,
+        skip=mapping.skip_lines,
     )
 
 

@@ -62,6 +62,7 @@ _TOP_KEYS = {
     "quote",
     "date_format",
     "identifiers",
+    "skip_lines",
     "columns",
     "values",
     "constants",
@@ -117,6 +118,9 @@ class Mapping:
     debit_values: tuple[str, ...] = ()
     time_origin: datetime | None = None
     time_unit: timedelta | None = None
+    #: Lines before the header line (a preamble with the account and period, as some banks
+    #: export).
+    skip_lines: int = 0
 
 
 @dataclass(frozen=True)
@@ -130,6 +134,13 @@ class Layout:
     constants: dict[str, str] = field(default_factory=dict)
     #: Subscriber ids are opaque (bandicoot): kept as written unless they are phone numbers.
     opaque: bool = False
+
+    @property
+    def subscriber_centric(self) -> bool:
+        """Records name the served subscriber and the other party (operator dumps, bandicoot)."""
+        return self.kind == "cdr" and {"served", "other"} <= set(self.columns) | set(
+            self.all_constants
+        )
 
     @property
     def opaque_ids(self) -> bool:
@@ -155,7 +166,7 @@ class Layout:
             out.add("amount")
         if self.mapping.time_origin is not None:
             out.add(_time_column(self.kind))
-        if self.kind == "cdr" and {"served", "other"} <= has | set(self.all_constants):
+        if self.subscriber_centric:
             out |= {"cell_id", "roaming_country"}
         return out & has
 
@@ -443,6 +454,9 @@ def load_mapping(path: Path | None) -> Mapping:
     extra = sorted(set(amount) - {"sign", "debit_values"})
     if extra:
         raise ConfigError(f"{where}: unknown key [amount] {extra[0]!r}; known: sign, debit_values")
+    skip = data.get("skip_lines", 0)
+    if not isinstance(skip, int) or isinstance(skip, bool) or skip < 0:
+        raise ConfigError(f"{where}: skip_lines must be a whole number of lines (0 or more)")
     origin, unit = _step_time(_table(data, "time", where), where)
     values = _table(data, "values", where)
     return Mapping(
@@ -464,6 +478,7 @@ def load_mapping(path: Path | None) -> Mapping:
         debit_values=tuple(str(v) for v in amount.get("debit_values", [])),
         time_origin=origin,
         time_unit=unit,
+        skip_lines=skip,
     )
 
 
