@@ -14,6 +14,8 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from conftest import run_cli, status, tree
+from relmine.ingest.mapping import _key, synonyms
+from relmine.schema import DERIVING_COLUMNS, INPUT_COLUMNS, KINDS
 from relmine.store import Store
 
 # Valid IBANs (check digits computed with python-stdnum).
@@ -272,3 +274,18 @@ def test_unknown_layout_names_the_mapping(tmp_path: Path) -> None:
     run = run_cli("ingest", path, "--store", tmp_path / "s", "--kind", "bank")
     assert run.exit_code == 1
     assert "--mapping" in run.stderr and "`account`" in run.stderr
+
+
+def test_synonyms_file_names_only_known_columns_each_once() -> None:
+    data = synonyms()
+    for kind in KINDS:
+        known = {*INPUT_COLUMNS[kind], *DERIVING_COLUMNS[kind]}
+        section = data.get(kind, {})
+        assert set(section) <= known, kind
+        seen: dict[str, str] = {_key(c): c for c in known}
+        for column, names in section.items():
+            for name in names:
+                # A name listed twice (or equal to another column's canonical name) would be
+                # silently ignored the second time.
+                assert seen.setdefault(_key(name), column) == column, (kind, name)
+    assert {"originating", "terminating"} <= set(data["cdr_direction_values"])

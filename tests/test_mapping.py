@@ -189,6 +189,8 @@ def test_amount_sign_convention_and_step_hours(tmp_path: Path) -> None:
         ("[amount]\nsign = 'up'\n", "[amount] sign = 'up'"),
         ('[columns]\naccount = "Kontonr"\n', "maps `account` to column 'Kontonr'"),
         ('encoding = "klingon"\n', "unknown encoding 'klingon'"),
+        ('kind = "bank"\n[columns]\nacount = "account"\n', "names 'acount', which is not"),
+        ('[constants]\ncurency = "EUR"\n', "names 'curency'"),
         ("kind = \n", "not valid TOML"),
     ],
 )

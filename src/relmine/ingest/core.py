@@ -39,7 +39,7 @@ from relmine.ingest.timestamps import (
     detect_timestamp_format,
     explicit_format,
 )
-from relmine.schema import KINDS, REJECTS_STORE
+from relmine.schema import INGEST_KINDS, KINDS, REJECTS_STORE
 from relmine.store import TABLES, Store, Transaction
 
 __all__ = [
@@ -623,7 +623,7 @@ def ingest(
     >>> ingest([Path("export.csv")], store_dir=Path("store"), mapping=Path("bank-de.toml"))
     ... # doctest: +SKIP
     """
-    if kind != "auto" and kind not in (*KINDS, "bandicoot"):
+    if kind != "auto" and kind not in INGEST_KINDS:
         raise InputError(f"unknown kind {kind!r}; use auto, bandicoot or one of {', '.join(KINDS)}")
     plan = _plan(paths, kind=kind, mapping=load_mapping(mapping), date_format=date_format)
     check = None

@@ -33,7 +33,7 @@ from typing import Any
 import polars as pl
 
 from relmine.errors import ConfigError, InputError
-from relmine.schema import INPUT_COLUMNS, KINDS, REQUIRED_COLUMNS
+from relmine.schema import DERIVING_COLUMNS, INPUT_COLUMNS, KINDS, REQUIRED_COLUMNS
 
 __all__ = [
     "Layout",
@@ -190,7 +190,7 @@ def _synonym_ranks(kind: str) -> dict[str, tuple[int, str]]:
     """Header key -> (rank, canonical name) for ``kind``; canonical names rank first (0)."""
     table: dict[str, tuple[int, str]] = {}
     section = synonyms().get(kind, {})
-    canon = [*INPUT_COLUMNS[kind], *(c for c in section if c not in INPUT_COLUMNS[kind])]
+    canon = [*INPUT_COLUMNS[kind], *DERIVING_COLUMNS[kind]]
     for name in canon:
         table.setdefault(_key(name), (0, name))
     for name in canon:
@@ -459,10 +459,15 @@ def load_mapping(path: Path | None) -> Mapping:
         raise ConfigError(f"{where}: skip_lines must be a whole number of lines (0 or more)")
     origin, unit = _step_time(_table(data, "time", where), where)
     values = _table(data, "values", where)
+    columns = _strings(_table(data, "columns", where), f"{where}: [columns]")
+    constants = _strings(_table(data, "constants", where), f"{where}: [constants]")
+    _check_names(columns, kind, f"{where}: [columns]")
+    _check_names(constants, kind, f"{where}: [constants]")
+    _check_names(values, kind, f"{where}: [values]")
     return Mapping(
         path=Path(path),
         kind=kind,
-        columns=_strings(_table(data, "columns", where), f"{where}: [columns]"),
+        columns=columns,
         separator=separator,
         encoding=encoding,
         quote=data.get("quote"),
@@ -473,13 +478,25 @@ def load_mapping(path: Path | None) -> Mapping:
             k: _strings(v, f"{where}: [values.{k}]") if isinstance(v, dict) else _bad(where, k)
             for k, v in values.items()
         },
-        constants=_strings(_table(data, "constants", where), f"{where}: [constants]"),
+        constants=constants,
         amount_sign=sign,
         debit_values=tuple(str(v) for v in amount.get("debit_values", [])),
         time_origin=origin,
         time_unit=unit,
         skip_lines=skip,
     )
+
+
+def _check_names(table: dict[str, Any], kind: str | None, where: str) -> None:
+    """Refuse a key that is no canonical column (a typo would silently ignore the column)."""
+    kinds = [kind] if kind else list(KINDS)
+    known = sorted({c for k in kinds for c in (*INPUT_COLUMNS[k], *DERIVING_COLUMNS[k])})
+    for name in table:
+        if name not in known:
+            raise ConfigError(
+                f"{where} names {name!r}, which is not a relmine column"
+                f"{f' of {kind} files' if kind else ''}; known: {', '.join(known)}"
+            )
 
 
 def _table(data: dict[str, Any], key: str, where: str) -> dict[str, Any]:
