@@ -191,6 +191,8 @@ def test_amount_sign_convention_and_step_hours(tmp_path: Path) -> None:
         ('encoding = "klingon"\n', "unknown encoding 'klingon'"),
         ('kind = "bank"\n[columns]\nacount = "account"\n', "names 'acount', which is not"),
         ('[constants]\ncurency = "EUR"\n', "names 'curency'"),
+        ('[columns]\naccount = "A"\ncounterparty = "a"\n', "two columns to 'a'"),
+        ("quote = '<<'\n", "quote must be one character"),
         ("kind = \n", "not valid TOML"),
     ],
 )

@@ -436,6 +436,9 @@ def load_mapping(path: Path | None) -> Mapping:
     separator = data.get("separator")
     if separator is not None and (not isinstance(separator, str) or len(separator) != 1):
         raise ConfigError(f'{where}: separator must be one character, e.g. ";" or "\\t"')
+    quote = data.get("quote")
+    if quote is not None and (not isinstance(quote, str) or len(quote) != 1):
+        raise ConfigError(f"{where}: quote must be one character, e.g. '\"'")
     encoding = data.get("encoding")
     if encoding is not None:
         import codecs
@@ -462,6 +465,10 @@ def load_mapping(path: Path | None) -> Mapping:
     columns = _strings(_table(data, "columns", where), f"{where}: [columns]")
     constants = _strings(_table(data, "constants", where), f"{where}: [constants]")
     _check_names(columns, kind, f"{where}: [columns]")
+    written = [v.strip().lower() for v in columns.values()]
+    twice = sorted({v for v in written if written.count(v) > 1})
+    if twice:
+        raise ConfigError(f"{where}: [columns] maps two columns to {twice[0]!r}; map each once")
     _check_names(constants, kind, f"{where}: [constants]")
     _check_names(values, kind, f"{where}: [values]")
     return Mapping(
@@ -470,7 +477,7 @@ def load_mapping(path: Path | None) -> Mapping:
         columns=columns,
         separator=separator,
         encoding=encoding,
-        quote=data.get("quote"),
+        quote=quote,
         decimal_comma=None if decimal is None else decimal == ",",
         date_format=data.get("date_format"),
         identifiers=identifiers,
