@@ -289,3 +289,22 @@ def test_synonyms_file_names_only_known_columns_each_once() -> None:
                 # silently ignored the second time.
                 assert seen.setdefault(_key(name), column) == column, (kind, name)
     assert {"originating", "terminating"} <= set(data["cdr_direction_values"])
+
+
+@pytest.mark.parametrize(
+    ("name", "encoding"),
+    [
+        ("Řehoř Čapek", "cp1250"),
+        ("Šárka Ťažká", "cp1250"),
+        ("Łukasz Żółć", "cp1250"),
+        ("Françoise Crème-Muñoz", "latin-1"),
+        ("Åse Jørgensen", "latin-1"),
+        ("Jürgen Weiß", "latin-1"),  # the same bytes in both
+    ],
+)
+def test_cp1250_and_latin1_are_told_apart(tmp_path: Path, name: str, encoding: str) -> None:
+    path = tmp_path / "export.csv"
+    text = f"account,amount,booked_at,counterparty_name\n{OWN},-1,2026-03-01,{name}\n"
+    path.write_bytes(text.encode(encoding))
+    assert run_cli("ingest", path, "--store", tmp_path / "s").exit_code == 0
+    assert _events(tmp_path / "s", "bank")["counterparty_name"].to_list() == [name]

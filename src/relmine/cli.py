@@ -150,7 +150,10 @@ def ingest(
         str | None, typer.Option(help="Format of dates/times, e.g. '%d/%m/%Y %H:%M'.")
     ] = None,
     pseudonymize: Annotated[
-        bool, typer.Option(help="Store keyed tokens, not phone numbers, accounts or names.")
+        bool,
+        typer.Option(
+            "--pseudonymize", help="Store keyed tokens, not phone numbers, accounts or names."
+        ),
     ] = False,
     key_file: Annotated[
         Path | None, typer.Option(help="Key for --pseudonymize [default: $RELMINE_KEY].")

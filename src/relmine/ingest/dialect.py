@@ -12,6 +12,7 @@ import csv
 import io
 import shutil
 import tempfile
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,11 +69,24 @@ def _decode(raw: bytes, path: Path) -> tuple[str, str]:
         # A multi-byte character cut by the sample's end is not a reason to doubt UTF-8.
         if exc.start >= len(raw) - 3:
             return raw[: exc.start].decode("utf-8"), "utf-8"
-    # Central-European exports are cp1250; its only undefined bytes are a handful of C1 codes.
-    try:
-        return raw.decode("cp1250"), "cp1250"
-    except UnicodeDecodeError:
-        return raw.decode("latin-1"), "latin-1"
+    # Central-European exports are cp1250, Western ones latin-1. The two agree on the letters
+    # they share (á é í ó ú ä ö ü ß ô ý ...); they are told apart by the bytes that are letters
+    # in only one of them.
+    counts = Counter(raw)
+    if any(counts[b] for b in _CP1250_LETTERS) or not any(counts[b] for b in _LATIN1_LETTERS):
+        try:
+            return raw.decode("cp1250"), "cp1250"
+        except UnicodeDecodeError:
+            pass
+    return raw.decode("latin-1"), "latin-1"
+
+
+# Š Ť Ž š ť ž Ś Ź ś ź (0x8A-0x9F: C1 controls in latin-1), Ł Ą Ş Ż ł ą ş ľ Ľ ż (symbols there).
+_CP1250_LETTERS = bytes([*range(0x8A, 0xA0), 0xA3, 0xA5, 0xAA, 0xAF, 0xB3, 0xB9, 0xBA, 0xBC])
+_CP1250_LETTERS += bytes([0xBE, 0xBF])
+# à À ñ Ñ å Å æ Æ in latin-1 are ŕ Ŕ ń Ń ĺ Ĺ ć Ć in cp1250: rare in Czech and Slovak, and Polish
+# text has the letters above too. (è ì ò ø would be č ě ň ř, too common to tell anything.)
+_LATIN1_LETTERS = bytes([0xE0, 0xC0, 0xF1, 0xD1, 0xE5, 0xC5, 0xE6, 0xC6])
 
 
 def _looks_binary(raw: bytes) -> bool:
