@@ -119,7 +119,16 @@ def load_key(key_file: Path | None = None) -> bytes:
 
 
 def token(value: str, *, key: bytes, domain: str) -> str:
-    """The token of one value: ``<domain>-`` and 20 base32 characters of its HMAC-SHA256."""
+    """The token of one value: ``<domain>-`` and 20 base32 characters of its HMAC-SHA256.
+
+    The domain (``tel``, ``acc``, ``name``, ``raw``) is part of the MAC's message, so one string
+    gets unrelated tokens as a phone number and as a name.
+
+    Examples
+    --------
+    >>> token("+421905123456", key=b"0123456789abcdef", domain="tel")[:4]
+    'tel-'
+    """
     digest = hmac.new(key, f"{domain}\x00{value}".encode(), hashlib.sha256).digest()
     return f"{domain}-" + base64.b32encode(digest).decode("ascii")[:_TOKEN_CHARS].lower()
 
@@ -144,7 +153,23 @@ def tokens(values: pl.Series, *, key: bytes, domain: str) -> pl.DataFrame:
 def pseudonymize(
     frame: pl.DataFrame, columns: dict[str, str | None], *, key: bytes
 ) -> pl.DataFrame:
-    """Replace each named column by its tokens (``None``: by nulls); other columns unchanged."""
+    """Replace each named column by its tokens (``None``: by nulls); other columns unchanged.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Normalised rows (identifiers already in E.164 / compact IBAN form).
+    columns : dict
+        Column -> token domain, or ``None`` to drop the column's text.
+    key : bytes
+        The secret key (:func:`load_key`).
+
+    Returns
+    -------
+    DataFrame
+        The same rows and columns; values of one domain share one token table, so the same
+        value gets the same token in every column (caller and callee, account and counterparty).
+    """
     domains = sorted({d for d in columns.values() if d is not None})
     for domain in domains:
         names = [c for c, d in columns.items() if d == domain and c in frame.columns]
