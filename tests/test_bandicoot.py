@@ -105,3 +105,9 @@ def test_a_file_without_direction_is_not_bandicoot(tmp_path: Path) -> None:
     run = run_cli("ingest", path, "--kind", "bandicoot", "--store", tmp_path / "s")
     assert run.exit_code == 1
     assert "no `direction` column" in run.stderr
+
+
+def test_auto_kind_points_to_bandicoot(tmp_path: Path) -> None:
+    run = run_cli("ingest", NETWORK / "ego.csv", "--store", tmp_path / "s")
+    assert run.exit_code == 1
+    assert "pass --kind bandicoot" in run.stderr

@@ -208,10 +208,16 @@ def detect_kind(dialect: Dialect, path: Path, mapping: Mapping | None = None) ->
             present = set(layout.columns) | layout.derived
             scores.append((len(present & set(INPUT_COLUMNS[kind])), kind))
     if not scores:
+        cdr = layout_for(dialect, "cdr", path, mapping)
+        hint = (
+            "; it looks like a bandicoot subscriber file: pass --kind bandicoot"
+            if {"other", "direction"} <= set(cdr.columns) and "served" not in cdr.columns
+            else "; pass --kind and --mapping for other layouts (see examples/mappings/)"
+        )
         raise UnknownFileKind(
             f"cannot tell what kind of file {path} is from its columns "
             f"({', '.join(dialect.header)[:200]}); expected e.g. caller,callee,start_time (cdr) "
-            "or account,amount,booked_at (bank); pass --kind and --mapping for other layouts"
+            f"or account,amount,booked_at (bank){hint}"
         )
     return max(scores)[1]
 
