@@ -239,11 +239,11 @@ def test_subscriber_centric_dump_direction_from_codes(tmp_path: Path) -> None:
     path = tmp_path / "dump.csv"
     path.write_text(
         "MSISDN;OTHER_PARTY;CALL_START;DURATION;EVENT_TYPE;CELL\n"
+        "0905654321;0905123456;2026-03-01 10:00:00;60;MTC;C9\n"  # the next call's other leg
         "0905123456;0905654321;2026-03-01 10:00:00;60;MOC;C1\n"
         "0905123456;0905777888;2026-03-01 11:00:00;30;MTC;C1\n"
         "0905123456;0905777888;2026-03-01 12:00:00;;SMS-MT;C1\n"
         "0905123456;0905654321;2026-03-01 13:00:00;;SMS-MO;C1\n"
-        "0905654321;0905123456;2026-03-01 10:00:00;60;MTC;C9\n"  # the first call's other leg
         "0905123456;0905654321;2026-03-01 14:00:00;5;FWD;C1\n"
     )
     run = run_cli("ingest", path, "--store", tmp_path / "s", "--max-reject-rate", "0.5")

@@ -480,6 +480,8 @@ def _read_file(
     key_columns = columns
     if plan.layout.subscriber_centric:
         key_columns = [c for c in columns if c not in ("cell_id", "roaming_country")]
+        # Of a call's two legs in one file, keep the originating one: it has the caller's cell.
+        valid = valid.sort(pl.col("cell_id").is_null(), maintain_order=True)
     fresh = drop_duplicate_rows(valid, key_columns)
     if txn.store.manifest["tables"][table] or staged:
         others = existing if key_columns == columns else existing.select(key_columns).unique()
@@ -636,11 +638,11 @@ def ingest(
         _check_pseudonym(Store.open(store_dir, **overrides), check)
     store = Store.open(store_dir, create=True, **overrides)
     mirrors = None
-    centric = [p for p in plan if p.layout.subscriber_centric]
-    if centric:
+    subscribers = [p for p in plan if p.kind == "bandicoot"]
+    if subscribers:
         from relmine.ingest.bandicoot import outgoing_records
 
-        mirrors = outgoing_records(centric)
+        mirrors = outgoing_records(subscribers)
     results: list[FileResult] = []
     with store.transaction() as txn:
         _check_pseudonym(store, check)
@@ -669,7 +671,7 @@ def ingest(
                     result,
                     store.settings,
                     key=pseudonymize_key,
-                    mirrors=mirrors if planned.layout.subscriber_centric else None,
+                    mirrors=mirrors if planned.kind == "bandicoot" else None,
                 )
             results.append(result)
             if on_file is not None:
