@@ -207,3 +207,24 @@ def test_bad_mapping_files_are_refused_with_the_key(
     assert message in run.stderr, run.stderr
     assert "Traceback" not in run.stderr
     assert tree(store) == {}
+
+
+def test_date_and_time_in_two_columns(tmp_path: Path) -> None:
+    export = _write(
+        tmp_path / "dump.csv",
+        "A_NUMBER;B_NUMBER;CALL_DATE;CALL_TIME;DURATION\n"
+        "0905123456;0905654321;13.03.2026;23:05:10;60\n"
+        "0905123456;0905654321;14.03.2026;;60\n",
+    )
+    mapping = _write(tmp_path / "m.toml", '[columns]\nstart_time = ["CALL_DATE", "CALL_TIME"]\n')
+    store = tmp_path / "s"
+    run = run_cli(
+        "ingest", export, "--mapping", mapping, "--store", store, "--max-reject-rate", "0.5"
+    )
+    assert run.exit_code == 0, run.stderr
+    cdr = _table(store, "cdr")
+    assert cdr["ts_local"].dt.strftime("%Y-%m-%d %H:%M:%S").to_list() == ["2026-03-13 23:05:10"]
+    (f,) = status(store)["files"]
+    assert f["rejected_by_reason"] == {"missing start_time": 1}
+    rejects = Store.open(store).scan("rejects").collect()
+    assert rejects["raw"].to_list() == ["0905123456;0905654321;14.03.2026;;60"]

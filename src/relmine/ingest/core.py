@@ -25,6 +25,7 @@ from relmine.errors import ConfigError, InputError, RejectRateExceeded
 from relmine.ingest.dialect import Dialect, detect_kind, layout_for, sniff, utf8_file
 from relmine.ingest.mapping import (
     ORIGINAL_PREFIX,
+    PART,
     RAW_PREFIX,
     STEP_FORMAT,
     Layout,
@@ -271,10 +272,11 @@ def _time_format(
         return explicit_format(STEP_FORMAT)
     if date_format or mapping.date_format:
         return explicit_format(date_format or mapping.date_format or "")
-    if column not in dialect.columns:
+    parts = [i for i, c in enumerate(dialect.columns) if c.split(PART)[0] == column]
+    if not parts:
         return None
-    i = dialect.columns.index(column)
-    values = [row[i] for row in dialect.sample if len(row) > i]
+    i = parts[0]
+    values = [" ".join(row[j] for j in parts) for row in dialect.sample if len(row) > parts[-1]]
     try:
         return detect_timestamp_format(values)
     except AmbiguousDateOrder as exc:
@@ -403,7 +405,7 @@ def _rejects_text(fields: pl.DataFrame, ctx: ReadContext, key: bytes | None) -> 
         unsafe = [
             n
             for n, c in zip(names, ctx.dialect.columns, strict=True)
-            if c not in SAFE_INPUT_COLUMNS
+            if c.split(PART)[0] not in SAFE_INPUT_COLUMNS
         ]
         fields = pseudonymize(fields, dict.fromkeys([*unsafe, EXTRA], "raw"), key=key)
     surplus = pl.when(pl.col(EXTRA).is_not_null()).then(sep + pl.col(EXTRA)).otherwise(pl.lit(""))

@@ -48,6 +48,9 @@ __all__ = [
 ]
 
 RAW_PREFIX = "raw."
+#: Separates a canonical name from the number of one of its parts (``start_time#1``): a mapping
+#: may give a column as a list of header fields (a date and a time field), joined by a space.
+PART = "#"
 #: Prefix of a raw column's original text once :func:`prepare` has replaced it (for the rejects).
 ORIGINAL_PREFIX = "orig."
 #: The format :func:`prepare` writes a step-index timestamp in.
@@ -81,7 +84,8 @@ class Mapping:
     kind : str or None
         Kind of every file read with this mapping (like ``--kind``).
     columns : dict
-        Canonical column name -> the header as written in the file.
+        Canonical column name -> the header as written in the file, or a list of headers whose
+        values are joined by a space (``start_time = ["CALL_DATE", "CALL_TIME"]``).
     separator, encoding, quote : str or None
         Override what sniffing finds.
     decimal_comma : bool or None
@@ -106,7 +110,7 @@ class Mapping:
 
     path: Path | None = None
     kind: str | None = None
-    columns: dict[str, str] = field(default_factory=dict)
+    columns: dict[str, str | tuple[str, ...]] = field(default_factory=dict)
     separator: str | None = None
     encoding: str | None = None
     quote: str | None = None
@@ -238,20 +242,26 @@ def resolve_columns(
     """
     names = [h.strip().lower() for h in header]
     claimed: dict[str, tuple[tuple[int, int], int]] = {}
+    joined: set[str] = set()
     for canonical, written in mapping.columns.items():
-        found = [i for i, h in enumerate(header) if h.strip().lower() == written.strip().lower()]
-        if not found:
-            raise ConfigError(
-                f"{_source(mapping)} maps `{canonical}` to column {written!r}, which "
-                f"{path.name} does not have; found: {', '.join(header)[:200]}"
-            )
-        claimed[canonical] = ((-1, 0), found[0])
+        parts = [written] if isinstance(written, str) else list(written)
+        for k, part in enumerate(parts):
+            found = [i for i, h in enumerate(header) if h.strip().lower() == part.strip().lower()]
+            if not found:
+                raise ConfigError(
+                    f"{_source(mapping)} maps `{canonical}` to column {part!r}, which "
+                    f"{path.name} does not have; found: {', '.join(header)[:200]}"
+                )
+            name = canonical if isinstance(written, str) else f"{canonical}{PART}{k}"
+            claimed[name] = ((-1, 0), found[0])
+        if not isinstance(written, str):
+            joined.add(canonical)
     if kind in INPUT_COLUMNS:
         ranks = _synonym_ranks(kind)
         mapped = {i for _, i in claimed.values()}
         for i, h in enumerate(header):
             hit = ranks.get(_key(h))
-            if i in mapped or hit is None:
+            if i in mapped or hit is None or hit[1] in joined:
                 continue
             rank, canonical = hit
             if canonical not in claimed or (rank, i) < claimed[canonical][0]:
@@ -267,7 +277,7 @@ def _source(mapping: Mapping) -> str:
 
 def available_columns(columns: tuple[str, ...], kind: str, constants: dict[str, str]) -> set[str]:
     """Canonical columns the file provides once :func:`prepare` has derived what it can."""
-    have = set(columns) | set(constants)
+    have = set(columns) | set(constants) | {c.split(PART)[0] for c in columns if PART in c}
     if kind == "cdr" and {"served", "other"} <= have:
         have |= {"caller", "callee"}
     if kind == "bank" and "amount" not in have and ({"debit", "credit"} & have):
@@ -315,6 +325,16 @@ def prepare(lf: pl.LazyFrame, layout: Layout, *, decimal_comma: bool) -> pl.Lazy
             pl.col(RAW_PREFIX + c).alias(ORIGINAL_PREFIX + c) for c in sorted(replaced)
         )
     reasons: list[tuple[pl.Expr, str]] = []
+    joined = sorted({c.split(PART)[0] for c in layout.columns if PART in c})
+    if joined:
+        lf = lf.with_columns(
+            pl.concat_str(
+                [pl.col(RAW_PREFIX + c) for c in layout.columns if c.split(PART)[0] == name],
+                separator=" ",
+            ).alias(RAW_PREFIX + name)
+            for name in joined
+        )
+        has |= set(joined)
     consts = [
         (pl.col(RAW_PREFIX + name) if name in has else pl.lit(None, pl.String))
         .fill_null(pl.lit(value, pl.String))
@@ -518,10 +538,12 @@ def load_mapping(path: Path | None) -> Mapping:
         raise ConfigError(f"{where}: skip_lines must be a whole number of lines (0 or more)")
     origin, unit = _step_time(_table(data, "time", where), where)
     values = _table(data, "values", where)
-    columns = _strings(_table(data, "columns", where), f"{where}: [columns]")
+    columns = _column_names(_table(data, "columns", where), f"{where}: [columns]")
     constants = _strings(_table(data, "constants", where), f"{where}: [constants]")
     _check_names(columns, kind, f"{where}: [columns]")
-    written = [v.strip().lower() for v in columns.values()]
+    written = [
+        v.strip().lower() for vs in columns.values() for v in ([vs] if isinstance(vs, str) else vs)
+    ]
     twice = sorted({v for v in written if written.count(v) > 1})
     if twice:
         raise ConfigError(f"{where}: [columns] maps two columns to {twice[0]!r}; map each once")
@@ -571,6 +593,19 @@ def _table(data: dict[str, Any], key: str, where: str) -> dict[str, Any]:
 
 def _bad(where: str, key: str) -> dict[str, str]:
     raise ConfigError(f"{where}: [values.{key}] must be a table of value = canonical value")
+
+
+def _column_names(table: dict[str, Any], where: str) -> dict[str, str | tuple[str, ...]]:
+    """``[columns]``: a header name, or a list of them to be joined (date and time fields)."""
+    out: dict[str, str | tuple[str, ...]] = {}
+    for key, value in table.items():
+        if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+            out[str(key)] = tuple(value)
+        elif isinstance(value, str):
+            out[str(key)] = value
+        else:
+            raise ConfigError(f"{where} {key} must be a column name or a list of names")
+    return out
 
 
 def _strings(table: dict[str, Any], where: str) -> dict[str, str]:
