@@ -308,3 +308,23 @@ def test_cp1250_and_latin1_are_told_apart(tmp_path: Path, name: str, encoding: s
     path.write_bytes(text.encode(encoding))
     assert run_cli("ingest", path, "--store", tmp_path / "s").exit_code == 0
     assert _events(tmp_path / "s", "bank")["counterparty_name"].to_list() == [name]
+
+
+def test_cp1250_rejects_keep_line_and_text(tmp_path: Path) -> None:
+    path = tmp_path / "vypis.csv"
+    text = (
+        "Číslo účtu;Suma;Dátum zaúčtovania;Popis\n"
+        f"{OWN};-1,00;1.3.2026;Káva\n"
+        "\n"
+        f"{OWN};zľava;2.3.2026;Šťastie\n"
+        f"{OWN};-3,00;3.3.2026;Čaj\n"
+    )
+    path.write_bytes(text.encode("cp1250"))
+    store = tmp_path / "s"
+    run = run_cli("ingest", path, "--store", store, "--max-reject-rate", "0.5")
+    assert run.exit_code == 0, run.stderr
+    rejects = Store.open(store).scan("rejects").collect()
+    assert rejects.select("line", "reason", "raw").rows() == [
+        (4, "bad amount", f"{OWN};zľava;2.3.2026;Šťastie")
+    ]
+    assert sorted(_events(store, "bank")["description"].to_list()) == ["Káva", "Čaj"]
