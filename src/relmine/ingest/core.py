@@ -465,7 +465,7 @@ def _read_file(
         good = good.filter(~pl.col("_mirror"))
     # Keep only what the two outputs need, so the raw strings of good rows are freed early.
     valid, rejects = pl.collect_all([good.select(columns), _rejects_frame(base, ctx)])
-    del base, good
+    del base, good, prepared  # the raw strings go with them
     rejects = _rejects_text(rejects, ctx, key)
     if key is not None:
         from relmine.ingest.pseudonym import PSEUDONYMOUS, pseudonymize
