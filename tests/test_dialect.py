@@ -328,3 +328,14 @@ def test_cp1250_rejects_keep_line_and_text(tmp_path: Path) -> None:
         (4, "bad amount", f"{OWN};zľava;2.3.2026;Šťastie")
     ]
     assert sorted(_events(store, "bank")["description"].to_list()) == ["Káva", "Čaj"]
+
+
+def test_durations_with_a_decimal_comma(tmp_path: Path) -> None:
+    path = tmp_path / "calls.csv"
+    path.write_text(
+        "caller;callee;start_time;duration_s\n"
+        "0905123456;0905654321;2026-03-01 10:00:00;60,4\n"
+        "0905123456;0905654321;2026-03-01 11:00:00;1 200,6\n"
+    )
+    assert run_cli("ingest", path, "--store", tmp_path / "s").exit_code == 0
+    assert sorted(_events(tmp_path / "s", "cdr")["duration_s"].to_list()) == [60, 1201]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from relmine.ingest.bank import parse_amount
 from relmine.ingest.core import ReadContext, distinct_values, first_reason, map_phones, raw
 from relmine.ingest.identity import phone_table
 from relmine.ingest.timestamps import parse_timestamps
@@ -35,7 +36,12 @@ def normalise(lf: pl.LazyFrame, ctx: ReadContext) -> pl.LazyFrame:
 
     fmt = ctx.timestamps("start_time")
     lf = parse_timestamps(lf, raw("start_time"), fmt, timezone=ctx.settings.timezone)
-    lf = lf.with_columns(_seconds=ctx.col("duration_s").cast(pl.Float64, strict=False))
+    seconds = (
+        parse_amount(ctx.col("duration_s"), decimal_comma=True)
+        if ctx.dialect.decimal_comma
+        else ctx.col("duration_s").cast(pl.Float64, strict=False)
+    )
+    lf = lf.with_columns(_seconds=seconds)
     type_raw = ctx.col("type").str.to_lowercase()
     inferred = pl.when(pl.col("_seconds") > 0).then(pl.lit("voice")).otherwise(pl.lit("sms"))
     lf = lf.with_columns(
