@@ -339,3 +339,11 @@ def test_durations_with_a_decimal_comma(tmp_path: Path) -> None:
     )
     assert run_cli("ingest", path, "--store", tmp_path / "s").exit_code == 0
     assert sorted(_events(tmp_path / "s", "cdr")["duration_s"].to_list()) == [60, 1201]
+
+
+def test_subscriber_centric_dump_without_direction_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "dump.csv"
+    path.write_text("MSISDN;OTHER_PARTY;CALL_START\n0905123456;0905654321;2026-03-01 10:00:00\n")
+    run = run_cli("ingest", path, "--store", tmp_path / "s", "--kind", "cdr")
+    assert run.exit_code == 1
+    assert "`direction`" in run.stderr and "internal error" not in run.stderr

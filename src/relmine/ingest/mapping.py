@@ -288,7 +288,12 @@ def available_columns(columns: tuple[str, ...], kind: str, constants: dict[str, 
 def missing_columns(layout: Layout) -> list[str]:
     """Required columns of the layout's kind that the file cannot provide."""
     have = available_columns(layout.columns, layout.kind, layout.all_constants)
-    return [c for c in REQUIRED_COLUMNS[layout.kind] if c not in have]
+    missing = [c for c in REQUIRED_COLUMNS[layout.kind] if c not in have]
+    if layout.subscriber_centric and not {"direction", "type"} & have:
+        # Who called follows from the direction or the type code (MOC/MTC); without either the
+        # served subscriber and the other party cannot be put in order.
+        missing.append("direction")
+    return missing
 
 
 def _time_column(kind: str) -> str:
@@ -353,7 +358,7 @@ def prepare(lf: pl.LazyFrame, layout: Layout, *, decimal_comma: bool) -> pl.Lazy
     if kind == "bank":
         lf, more = _signed_amount(lf, has, mapping, decimal_comma=decimal_comma)
         reasons.extend(more)
-    if mapping.time_origin is not None and mapping.time_unit is not None:
+    if mapping.time_origin is not None and mapping.time_unit is not None and _time_column(kind):
         name = RAW_PREFIX + _time_column(kind)
         step = pl.col(name).str.replace(",", ".", literal=True).cast(pl.Float64, strict=False)
         micros = (step * (mapping.time_unit / timedelta(microseconds=1))).round()
