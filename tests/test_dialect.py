@@ -347,3 +347,13 @@ def test_subscriber_centric_dump_without_direction_is_refused(tmp_path: Path) ->
     run = run_cli("ingest", path, "--store", tmp_path / "s", "--kind", "cdr")
     assert run.exit_code == 1
     assert "`direction`" in run.stderr and "internal error" not in run.stderr
+
+
+@pytest.mark.parametrize("fmt", ["%Q", "%d/%m/%Y", "garbage", "%", "%Y-%m-%d %"])
+def test_a_date_format_that_parses_nothing_is_refused(tmp_path: Path, fmt: str) -> None:
+    path = tmp_path / "export.csv"
+    path.write_text(f"account,amount,booked_at\n{OWN},-1,2026-03-01\n")
+    run = run_cli("ingest", path, "--store", tmp_path / "s", "--date-format", fmt)
+    assert run.exit_code == 1
+    assert f"--date-format {fmt!r} parses none" in run.stderr and "2026-03-01" in run.stderr
+    assert tree(tmp_path / "s") == {}

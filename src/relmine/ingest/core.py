@@ -270,13 +270,22 @@ def _time_format(
     mapping = layout.mapping
     if mapping.time_origin is not None:
         return explicit_format(STEP_FORMAT)
-    if date_format or mapping.date_format:
-        return explicit_format(date_format or mapping.date_format or "")
     parts = [i for i, c in enumerate(dialect.columns) if c.split(PART)[0] == column]
+    i = parts[0] if parts else -1
+    values = [" ".join(row[j] for j in parts) for row in dialect.sample if len(row) > i]
+    named = date_format or mapping.date_format
+    if named:
+        fmt = explicit_format(named)
+        if values and not any(_parses(v, fmt) for v in values):
+            flag = "--date-format" if date_format else "date_format in the mapping file"
+            raise InputError(
+                f"{path.name}: {flag} {named!r} parses none of the first values of column "
+                f"{dialect.header[i]!r} (such as {values[0]!r}); use strftime codes "
+                "(%d %m %Y %H %M %S)"
+            )
+        return fmt
     if not parts:
         return None
-    i = parts[0]
-    values = [" ".join(row[j] for j in parts) for row in dialect.sample if len(row) > parts[-1]]
     try:
         return detect_timestamp_format(values)
     except AmbiguousDateOrder as exc:
@@ -293,6 +302,15 @@ def _time_format(
             f"--date-format '%d{sep}%m{sep}%Y{clock}' (day first) or '%m{sep}%d{sep}%Y{clock}' "
             "(month first), or date_format in a --mapping file"
         ) from None
+
+
+def _parses(value: str, fmt: TimestampFormat) -> bool:
+    formats = (*fmt.naive, *fmt.with_offset)
+    try:
+        parsed = pl.Series([value.strip()]).str.to_datetime(formats[0], strict=False)
+    except pl.exceptions.PolarsError:  # not a format at all
+        return False
+    return bool(parsed.is_not_null().all())
 
 
 def expand_paths(paths: Sequence[Path]) -> list[Path]:
