@@ -190,7 +190,9 @@ def test_bandicoot_file_names_are_not_kept(tmp_path: Path, monkeypatch) -> None:
     store = tmp_path / "s"
     run = run_cli("ingest", folder, "--kind", "bandicoot", "--store", store, "--pseudonymize")
     assert run.exit_code == 0, run.stderr
-    assert len(status(store)["files"]) == 5
+    files = status(store)["files"]
+    assert len(files) == 5
+    assert all(Path(f["path"]).name.startswith("file-") for f in files)
     text = _store_text(store)
     assert not [n for n in numbers.values() if n[1:] in text]
     e164 = {token("+421" + n[1:], key=KEY.encode(), domain="tel") for n in numbers.values()}

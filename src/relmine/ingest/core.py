@@ -709,10 +709,15 @@ def ingest(
 
 
 def _shown_path(planned: _Planned, key: bytes | None) -> str:
-    """The path the manifest and rejects record; a bandicoot file's name is its subscriber."""
+    """The path the manifest and rejects record.
+
+    Pseudonymised, the file's name is a token: exports are often named after an account
+    (``SK31...-2026-03.csv``) and a bandicoot file after its subscriber. The content hash still
+    identifies the file, and the same name gives the same token.
+    """
     path = planned.path.resolve()
-    if key is None or planned.kind != "bandicoot":
+    if key is None:
         return str(path)
     from relmine.ingest.pseudonym import token
 
-    return str(path.with_name(token(planned.path.stem, key=key, domain="tel") + path.suffix))
+    return str(path.with_name(token(planned.path.stem, key=key, domain="file") + path.suffix))

@@ -6,7 +6,7 @@ get tokens that still join: one person stays one node, and graph outputs are tho
 store up to renaming. The token of a value depends only on the key and the value, so it is the
 same across files and runs; without the key it cannot be reversed or recomputed (RFC 2104).
 
-Tokens are ``tel-``, ``acc-``, ``name-`` or ``raw-`` followed by 20 lower-case base32
+Tokens are ``tel-``, ``acc-``, ``name-``, ``raw-`` or ``file-`` and 20 lower-case base32
 characters (100 bits of the HMAC). base32's digits are 2-7 only, so no token can contain a
 phone number or an IBAN.
 
@@ -122,7 +122,7 @@ def load_key(key_file: Path | None = None) -> bytes:
 def token(value: str, *, key: bytes, domain: str) -> str:
     """The token of one value: ``<domain>-`` and 20 base32 characters of its HMAC-SHA256.
 
-    The domain (``tel``, ``acc``, ``name``, ``raw``) is part of the MAC's message, so one string
+    The domain (``tel``, ``acc``, ``name``, ``raw``, ``file``) is part of the MAC's message, so one string
     gets unrelated tokens as a phone number and as a name.
 
     Examples
