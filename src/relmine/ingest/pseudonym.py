@@ -122,8 +122,8 @@ def load_key(key_file: Path | None = None) -> bytes:
 def token(value: str, *, key: bytes, domain: str) -> str:
     """The token of one value: ``<domain>-`` and 20 base32 characters of its HMAC-SHA256.
 
-    The domain (``tel``, ``acc``, ``name``, ``raw``, ``file``) is part of the MAC's message, so one string
-    gets unrelated tokens as a phone number and as a name.
+    The domain (``tel``, ``acc``, ``name``, ``raw``, ``file``) is part of the MAC's message, so
+    one string gets unrelated tokens as a phone number and as a name.
 
     Examples
     --------
