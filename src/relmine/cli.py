@@ -55,6 +55,7 @@ class Kind(StrEnum):
     cdr = "cdr"
     customers = "customers"
     cells = "cells"
+    bandicoot = "bandicoot"
 
 
 class StatusFormat(StrEnum):
@@ -146,11 +147,27 @@ def ingest(
         bool,
         typer.Option("--no-wait", help="Fail at once if another process is writing the store."),
     ] = False,
+    mapping: Annotated[
+        Path | None, typer.Option(help="Mapping file (TOML) for exports that are not canonical.")
+    ] = None,
+    date_format: Annotated[
+        str | None, typer.Option(help="Format of dates/times, e.g. '%d/%m/%Y %H:%M'.")
+    ] = None,
+    pseudonymize: Annotated[
+        bool,
+        typer.Option(
+            "--pseudonymize", help="Store keyed tokens, not phone numbers, accounts or names."
+        ),
+    ] = False,
+    key_file: Annotated[
+        Path | None, typer.Option(help="Key for --pseudonymize [default: $RELMINE_KEY].")
+    ] = None,
     quiet: QuietOpt = False,
     debug: DebugOpt = False,
 ) -> None:
     """Read bank statements, call records, the customers register or cells into the store."""
     from relmine.ingest.core import ingest as run_ingest
+    from relmine.ingest.pseudonym import load_key
     from relmine.store import default_store_dir
 
     report = run_ingest(
@@ -160,6 +177,9 @@ def ingest(
         region=region,
         timezone=timezone,
         max_reject_rate=max_reject_rate,
+        mapping=mapping,
+        date_format=date_format,
+        pseudonymize_key=load_key(key_file) if pseudonymize else None,
         wait=not no_wait,
     )
     if not quiet:

@@ -13,7 +13,9 @@ __all__ = [
     "CDR_STORE",
     "CELLS_STORE",
     "CUSTOMERS_STORE",
+    "DERIVING_COLUMNS",
     "EVENT_TYPES",
+    "INGEST_KINDS",
     "INPUT_COLUMNS",
     "KINDS",
     "REJECTS_STORE",
@@ -49,6 +51,20 @@ INPUT_COLUMNS: dict[str, tuple[str, ...]] = {
         "employer_id",
     ),
     "cells": ("cell_id", "lat", "lon"),
+}
+
+#: Kinds ``relmine ingest --kind`` accepts: the tables' kinds, and bandicoot's per-subscriber
+#: files (read into the ``cdr`` table).
+INGEST_KINDS = (*KINDS, "bandicoot")
+
+#: Input columns of non-canonical layouts from which canonical ones are derived (see
+#: :mod:`relmine.ingest.mapping`): a debit/credit pair or indicator gives ``amount``; the served
+#: subscriber, the other party and the direction give ``caller`` and ``callee``.
+DERIVING_COLUMNS: dict[str, tuple[str, ...]] = {
+    "bank": ("debit", "credit", "direction"),
+    "cdr": ("served", "other", "direction"),
+    "customers": (),
+    "cells": (),
 }
 
 #: Columns a file must have to be read as that kind.

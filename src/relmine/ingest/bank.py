@@ -12,7 +12,7 @@ import polars as pl
 
 from relmine.ingest.core import ReadContext, distinct_values, first_reason, map_identifiers, raw
 from relmine.ingest.identity import account_table
-from relmine.ingest.timestamps import detect_timestamp_format, parse_timestamps
+from relmine.ingest.timestamps import parse_timestamps
 
 __all__ = ["TABLE", "normalise", "parse_amount"]
 
@@ -42,7 +42,7 @@ def normalise(lf: pl.LazyFrame, ctx: ReadContext) -> pl.LazyFrame:
             counterparty=pl.lit(None, pl.String), counterparty_reason=pl.lit(None, pl.String)
         )
 
-    fmt = detect_timestamp_format(ctx.sample("booked_at"))
+    fmt = ctx.timestamps("booked_at")
     lf = parse_timestamps(lf, raw("booked_at"), fmt, timezone=ctx.settings.timezone)
     currency = ctx.col("currency").str.to_uppercase().fill_null(ctx.settings.currency)
     lf = lf.with_columns(

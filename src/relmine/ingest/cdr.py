@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import polars as pl
 
+from relmine.ingest.bank import parse_amount
 from relmine.ingest.core import ReadContext, distinct_values, first_reason, map_phones, raw
 from relmine.ingest.identity import phone_table
-from relmine.ingest.timestamps import detect_timestamp_format, parse_timestamps
+from relmine.ingest.timestamps import parse_timestamps
 from relmine.schema import EVENT_TYPES, TYPE_ALIASES
 
 __all__ = ["TABLE", "normalise"]
@@ -26,10 +27,21 @@ def normalise(lf: pl.LazyFrame, ctx: ReadContext) -> pl.LazyFrame:
     phones = phone_table(distinct_values(lf, ["caller", "callee"]), region=ctx.settings.region)
     lf = map_phones(lf, "caller", phones, region=ctx.settings.region, out="caller")
     lf = map_phones(lf, "callee", phones, region=ctx.settings.region, out="callee")
+    if ctx.opaque_ids:
+        # Subscriber ids (bandicoot, hashed dumps): a phone number still becomes E.164, any
+        # other id is kept as written.
+        lf = lf.with_columns(
+            caller=pl.coalesce("caller", raw("caller")), callee=pl.coalesce("callee", raw("callee"))
+        )
 
-    fmt = detect_timestamp_format(ctx.sample("start_time"))
+    fmt = ctx.timestamps("start_time")
     lf = parse_timestamps(lf, raw("start_time"), fmt, timezone=ctx.settings.timezone)
-    lf = lf.with_columns(_seconds=ctx.col("duration_s").cast(pl.Float64, strict=False))
+    seconds = (
+        parse_amount(ctx.col("duration_s"), decimal_comma=True)
+        if ctx.dialect.decimal_comma
+        else ctx.col("duration_s").cast(pl.Float64, strict=False)
+    )
+    lf = lf.with_columns(_seconds=seconds)
     type_raw = ctx.col("type").str.to_lowercase()
     inferred = pl.when(pl.col("_seconds") > 0).then(pl.lit("voice")).otherwise(pl.lit("sms"))
     lf = lf.with_columns(

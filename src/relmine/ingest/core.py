@@ -10,6 +10,7 @@ accounted for: ``rows = accepted + rejected + duplicates``.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -20,9 +21,26 @@ import polars as pl
 import pyarrow.parquet as pq
 
 from relmine.config import Settings
-from relmine.errors import InputError, RejectRateExceeded
-from relmine.ingest.dialect import Dialect, check_columns, detect_kind, sniff
-from relmine.schema import KINDS, REJECTS_STORE
+from relmine.errors import ConfigError, InputError, RejectRateExceeded
+from relmine.ingest.dialect import Dialect, detect_kind, layout_for, sniff, utf8_file
+from relmine.ingest.mapping import (
+    ORIGINAL_PREFIX,
+    PART,
+    RAW_PREFIX,
+    STEP_FORMAT,
+    Layout,
+    Mapping,
+    check_layout,
+    load_mapping,
+    prepare,
+)
+from relmine.ingest.timestamps import (
+    AmbiguousDateOrder,
+    TimestampFormat,
+    detect_timestamp_format,
+    explicit_format,
+)
+from relmine.schema import INGEST_KINDS, KINDS, REJECTS_STORE
 from relmine.store import TABLES, Store, Transaction
 
 __all__ = [
@@ -39,7 +57,6 @@ __all__ = [
     "scan_text",
 ]
 
-RAW_PREFIX = "raw."
 #: Column holding the first field beyond the header's width, when a row has one.
 EXTRA = "_extra"
 
@@ -58,10 +75,27 @@ class ReadContext:
     settings: Settings
     #: What the table already holds: the store's committed parts and parts staged by this run.
     existing: pl.LazyFrame
+    #: How the file's columns became canonical (mapping, synonyms, derived columns).
+    layout: Layout | None = None
+    #: The format of the kind's time column, settled before the run started.
+    time_format: TimestampFormat | None = None
 
     def has(self, name: str) -> bool:
-        """Whether the file has input column ``name``."""
-        return name in self.dialect.columns
+        """Whether the file has input column ``name`` (as written, or derived from others)."""
+        return name in self.dialect.columns or (
+            self.layout is not None and name in self.layout.derived
+        )
+
+    @property
+    def opaque_ids(self) -> bool:
+        """Subscriber ids are kept as written unless they are phone numbers (bandicoot)."""
+        return self.layout is not None and self.layout.opaque_ids
+
+    def timestamps(self, name: str) -> TimestampFormat:
+        """The format of time column ``name``: settled by the plan, else detected."""
+        if self.time_format is not None:
+            return self.time_format
+        return detect_timestamp_format(self.sample(name))
 
     def col(self, name: str) -> pl.Expr:
         """Raw string column ``name``, or nulls when the file lacks that optional column."""
@@ -169,10 +203,14 @@ class FileResult:
     rejected: int = 0
     duplicates: int = 0
     rejected_by_reason: dict[str, int] = field(default_factory=dict)
+    #: :func:`~relmine.ingest.pseudonym.key_check` of the key the file was pseudonymised with.
+    pseudonym_key: str | None = None
 
     def record(self) -> dict[str, Any]:
         """The manifest's record of this file."""
+        extra = {} if self.pseudonym_key is None else {"pseudonym_key": self.pseudonym_key}
         return {
+            **extra,
             "path": self.path,
             "kind": self.kind,
             "sha256": self.sha256,
@@ -202,6 +240,79 @@ def _readers() -> dict[str, KindReader]:
     return {"bank": bank, "cdr": cdr, "customers": customers, "cells": cells}  # type: ignore[dict-item]
 
 
+@dataclass(frozen=True)
+class _Planned:
+    """One file of a run, with everything settled before the store is touched."""
+
+    path: Path
+    kind: str  # what the manifest records: a table's kind, or "bandicoot"
+    dialect: Dialect
+    layout: Layout
+    time_format: TimestampFormat | None
+
+
+_TIME_COLUMN = {"bank": "booked_at", "cdr": "start_time"}
+
+
+def _time_format(
+    dialect: Dialect, layout: Layout, path: Path, date_format: str | None
+) -> TimestampFormat | None:
+    """The time column's format: step index, ``--date-format``, mapping, or detected.
+
+    Raises
+    ------
+    InputError
+        If the sample's day/month order is ambiguous or mixed: guessing would swap day and month.
+    """
+    column = _TIME_COLUMN.get(layout.kind)
+    if column is None:
+        return None
+    mapping = layout.mapping
+    if mapping.time_origin is not None:
+        return explicit_format(STEP_FORMAT)
+    parts = [i for i, c in enumerate(dialect.columns) if c.split(PART)[0] == column]
+    i = parts[0] if parts else -1
+    values = [" ".join(row[j] for j in parts) for row in dialect.sample if len(row) > i]
+    named = date_format or mapping.date_format
+    if named:
+        fmt = explicit_format(named)
+        if values and not any(_parses(v, fmt) for v in values):
+            flag = "--date-format" if date_format else "date_format in the mapping file"
+            raise InputError(
+                f"{path.name}: {flag} {named!r} parses none of the first values of column "
+                f"{dialect.header[i]!r} (such as {values[0]!r}); use strftime codes "
+                "(%d %m %Y %H %M %S)"
+            )
+        return fmt
+    if not parts:
+        return None
+    try:
+        return detect_timestamp_format(values)
+    except AmbiguousDateOrder as exc:
+        written = dialect.header[i]
+        problem = (
+            "mixes day-first and month-first dates"
+            if exc.mixed
+            else f"has dates such as {exc.example} whose day/month order the first rows do not show"
+        )
+        sep = "/" if "/" in exc.example else "-"
+        clock = {0: "", 1: " %H:%M", 2: " %H:%M:%S"}.get(exc.example.count(":"), "")
+        raise InputError(
+            f"{path.name}: column {written!r} {problem}; say which with "
+            f"--date-format '%d{sep}%m{sep}%Y{clock}' (day first) or '%m{sep}%d{sep}%Y{clock}' "
+            "(month first), or date_format in a --mapping file"
+        ) from None
+
+
+def _parses(value: str, fmt: TimestampFormat) -> bool:
+    formats = (*fmt.naive, *fmt.with_offset)
+    try:
+        parsed = pl.Series([value.strip()]).str.to_datetime(formats[0], strict=False)
+    except pl.exceptions.PolarsError:  # not a format at all
+        return False
+    return bool(parsed.is_not_null().all())
+
+
 def expand_paths(paths: Sequence[Path]) -> list[Path]:
     """Files named, with a directory standing for the ``.csv``/``.txt`` files in it (sorted)."""
     out: list[Path] = []
@@ -227,34 +338,32 @@ def scan_text(path: Path, dialect: Dialect) -> pl.LazyFrame:
     """Scan a CSV with every column as a stripped string named ``raw.<column>``, plus ``_line``.
 
     ``_line`` is the 1-based line number of the row in the file (the header is line 1), assuming
-    no quoted field spans lines. Blank lines are not rows. A row with more fields than the header
-    has the first surplus field in ``_extra`` (null otherwise), so it can be rejected rather than
-    silently cut to the header's width.
+    no quoted field spans lines. Blank records are not rows: empty lines, and lines whose every
+    field is empty or whitespace (``,,,,`` from a spreadsheet, ``""``). A row with more fields
+    than the header has the first surplus field in ``_extra`` (null otherwise), so it can be
+    rejected rather than silently cut to the header's width.
     """
-    if dialect.encoding not in ("utf-8", "utf-8-sig"):
-        raise InputError(
-            f"{path.name} is encoded in {dialect.encoding}; convert it to UTF-8 "
-            f"(iconv -f {dialect.encoding} -t utf-8) or pass --mapping with its encoding"
-        )
     names = [RAW_PREFIX + c for c in dialect.columns]
     if len(set(names)) != len(names):
         raise InputError(f"{path.name} has two columns with the same name: {dialect.header}")
     lf = pl.scan_csv(
         path,
         has_header=False,
-        skip_rows=1,
+        skip_rows=1 + dialect.skip,
         separator=dialect.separator,
+        quote_char=dialect.quote,
         schema=dict.fromkeys([*names, EXTRA], pl.String),
         missing_columns="insert",
         row_index_name="_line",
-        row_index_offset=2,
+        row_index_offset=2 + dialect.skip,
         truncate_ragged_lines=True,
         encoding="utf8-lossy",
         raise_if_empty=False,
     )
     stripped = [pl.col(n).str.strip_chars().replace("", None) for n in names]
+    surplus = pl.col(EXTRA).str.strip_chars().replace("", None)  # content beyond the header
     return lf.with_columns(pl.col("_line").cast(pl.Int64), *stripped).filter(
-        pl.any_horizontal(pl.col(n).is_not_null() for n in names)
+        pl.any_horizontal(*(pl.col(n).is_not_null() for n in names), surplus.is_not_null())
     )
 
 
@@ -287,60 +396,119 @@ _MIX = 1_000_003
 
 
 def _rejects_frame(base: pl.LazyFrame, ctx: ReadContext) -> pl.LazyFrame:
-    sep = ctx.dialect.separator
-    raw_cols = [pl.col(RAW_PREFIX + c).fill_null("") for c in ctx.dialect.columns]
-    surplus = pl.when(pl.col(EXTRA).is_not_null()).then(sep + pl.col(EXTRA)).otherwise(pl.lit(""))
-    return (
-        base.filter(pl.col("_reason").is_not_null())
-        .select(
-            file=pl.lit(ctx.path.name),
-            line=pl.col("_line"),
-            reason=pl.col("_reason"),
-            raw=pl.concat_str(raw_cols, separator=sep) + surplus,
-        )
-        .cast(REJECTS_STORE)
+    """Rejected rows with ``file``, ``line``, ``reason`` and each field as written (``_f<i>``)."""
+    replaced = ctx.layout.replaced if ctx.layout is not None else set()
+    fields = [
+        pl.col((ORIGINAL_PREFIX if c in replaced else RAW_PREFIX) + c).alias(f"_f{i}")
+        for i, c in enumerate(ctx.dialect.columns)
+    ]
+    return base.filter(pl.col("_reason").is_not_null()).select(
+        pl.lit(ctx.path.name).alias("file"),
+        pl.col("_line").alias("line"),
+        pl.col("_reason").alias("reason"),
+        *fields,
+        pl.col(EXTRA),
     )
+
+
+def _rejects_text(fields: pl.DataFrame, ctx: ReadContext, key: bytes | None) -> pl.DataFrame:
+    """Join a rejected row's fields by the file's separator into ``raw``.
+
+    Pseudonymised, every field that may identify someone (identifiers, names, free text, columns
+    relmine does not know) is replaced by its ``raw-`` token first.
+    """
+    sep = ctx.dialect.separator
+    names = [f"_f{i}" for i in range(len(ctx.dialect.columns))]
+    if key is not None:
+        from relmine.ingest.pseudonym import SAFE_INPUT_COLUMNS, pseudonymize
+
+        unsafe = [
+            n
+            for n, c in zip(names, ctx.dialect.columns, strict=True)
+            if c.split(PART)[0] not in SAFE_INPUT_COLUMNS
+        ]
+        fields = pseudonymize(fields, dict.fromkeys([*unsafe, EXTRA], "raw"), key=key)
+    surplus = pl.when(pl.col(EXTRA).is_not_null()).then(sep + pl.col(EXTRA)).otherwise(pl.lit(""))
+    return fields.select(
+        "file",
+        "line",
+        "reason",
+        raw=pl.concat_str([pl.col(n).fill_null("") for n in names], separator=sep) + surplus,
+    ).cast(REJECTS_STORE)
 
 
 def _read_file(
-    path: Path,
-    kind: str,
-    dialect: Dialect,
+    plan: _Planned,
     txn: Transaction,
     result: FileResult,
     settings: Settings,
+    *,
+    key: bytes | None = None,
+    mirrors: pl.DataFrame | None = None,
 ) -> None:
-    reader = _readers()[kind]
+    reader = _readers()[plan.layout.kind]
     table = reader.TABLE
     staged = [txn.staging / n for n in txn.parts.get(table, [])]
     existing = pl.concat([txn.store.scan(table), *[pl.scan_parquet(p) for p in staged]])
-    ctx = ReadContext(path=path, dialect=dialect, settings=settings, existing=existing)
+    ctx = ReadContext(
+        path=Path(result.path),
+        dialect=plan.dialect,
+        settings=settings,
+        existing=existing,
+        layout=plan.layout,
+        time_format=plan.time_format,
+    )
     # The file is parsed once: per-value normalisation needs the distinct identifiers before the
     # rows, and re-scanning a CSV costs more than holding its strings.
-    raw_rows = scan_text(path, dialect).collect(engine="streaming")
+    with utf8_file(plan.path, plan.dialect) as readable:
+        raw_rows = scan_text(readable, plan.dialect).collect(engine="streaming")
     rows = raw_rows.height
-    base = reader.normalise(raw_rows.lazy(), ctx).with_columns(
+    prepared = prepare(raw_rows.lazy(), plan.layout, decimal_comma=plan.dialect.decimal_comma)
+    if mirrors is not None:
+        from relmine.ingest.bandicoot import mark_mirrors
+
+        prepared = mark_mirrors(prepared, mirrors)
+    names = prepared.collect_schema().names()
+    reason = pl.col("_reason")
+    if "_pre_reason" in names:
+        reason = pl.coalesce("_pre_reason", reason)
+    base = reader.normalise(prepared, ctx).with_columns(
         _reason=pl.when(pl.col(EXTRA).is_not_null())
         .then(pl.lit("too many fields"))
-        .otherwise(pl.col("_reason"))
+        .otherwise(reason)
     )
     del raw_rows
     columns = list(TABLES[table])
+    good = base.filter(pl.col("_reason").is_null())
+    if "_mirror" in names:
+        # The same call from the other subscriber's file: counted there, a duplicate here.
+        good = good.filter(~pl.col("_mirror"))
     # Keep only what the two outputs need, so the raw strings of good rows are freed early.
-    valid, rejects = pl.collect_all(
-        [base.filter(pl.col("_reason").is_null()).select(columns), _rejects_frame(base, ctx)]
-    )
-    del base
+    valid, rejects = pl.collect_all([good.select(columns), _rejects_frame(base, ctx)])
+    del base, good, prepared  # the raw strings go with them
+    rejects = _rejects_text(rejects, ctx, key)
+    if key is not None:
+        from relmine.ingest.pseudonym import PSEUDONYMOUS, pseudonymize
+
+        valid = pseudonymize(valid, PSEUDONYMOUS[table], key=key)
     acc_path, acc_name = txn.part_path(table)
     rej_path, rej_name = txn.part_path("rejects")
     rejects.write_parquet(rej_path, compression_level=1)
     del rejects
 
-    # Earlier rows of this file and everything already stored (or staged by this run) win.
-    fresh = drop_duplicate_rows(valid, columns)
+    # Earlier rows of this file and everything already stored (or staged by this run) win. In
+    # subscriber-centric records the cell is the served subscriber's, known only from the
+    # caller's record, so it is not part of the key.
+    key_columns = columns
+    if plan.layout.subscriber_centric:
+        key_columns = [c for c in columns if c not in ("cell_id", "roaming_country")]
+        # Of a call's two legs in one file, keep the originating one: it has the caller's cell.
+        valid = valid.sort(pl.col("cell_id").is_null(), maintain_order=True)
+    fresh = drop_duplicate_rows(valid, key_columns)
     if txn.store.manifest["tables"][table] or staged:
+        others = existing if key_columns == columns else existing.select(key_columns).unique()
         fresh = fresh.join(
-            existing, on=columns, how="anti", nulls_equal=True, maintain_order="left"
+            others, on=key_columns, how="anti", nulls_equal=True, maintain_order="left"
         )
     fresh.sink_parquet(acc_path, compression_level=1)
     del valid, fresh
@@ -368,6 +536,55 @@ def _read_file(
     txn.add_file(result.record())
 
 
+def _plan(
+    paths: Sequence[Path], *, kind: str, mapping: Mapping, date_format: str | None
+) -> list[_Planned]:
+    """Sniff every file and settle its kind, columns and time format; nothing is written."""
+    if kind == "bandicoot":
+        from relmine.ingest.bandicoot import bandicoot_files
+
+        files = bandicoot_files(paths)
+    else:
+        files = [(p, kind) for p in expand_paths(paths)]
+    plan = []
+    for path, file_kind in files:
+        dialect = sniff(path, mapping)
+        if file_kind == "auto":
+            file_kind = mapping.kind or detect_kind(dialect, path, mapping)
+        if file_kind == "bandicoot":
+            from relmine.ingest.bandicoot import bandicoot_layout
+
+            layout = bandicoot_layout(dialect, path, mapping)
+        else:
+            layout = layout_for(dialect, file_kind, path, mapping)
+        check_layout(layout, path, dialect.header)
+        dialect = dataclasses.replace(dialect, columns=layout.columns)
+        fmt = _time_format(dialect, layout, path, date_format)
+        plan.append(_Planned(path, file_kind, dialect, layout, fmt))
+    return plan
+
+
+def _check_pseudonym(store: Store, check: str | None) -> None:
+    """Refuse to mix plain and pseudonymised data, or tokens of two keys, in one store."""
+    seen = {f.get("pseudonym_key") for f in store.files}
+    if not seen or seen == {check}:
+        return
+    if check is None:
+        raise ConfigError(
+            f"the store at {store.root} holds pseudonymised data; ingest with --pseudonymize "
+            "and the same key, or use another --store"
+        )
+    if None in seen:
+        raise ConfigError(
+            f"the store at {store.root} holds data that is not pseudonymised; pseudonymise into "
+            "a new --store (and ingest every file again) so no raw identifier is kept"
+        )
+    raise ConfigError(
+        f"the store at {store.root} was pseudonymised with another key; tokens of two keys "
+        "would not join. Use the store's key, or another --store"
+    )
+
+
 def ingest(
     paths: Sequence[Path],
     *,
@@ -376,15 +593,19 @@ def ingest(
     region: str | None = None,
     timezone: str | None = None,
     max_reject_rate: float | None = None,
+    mapping: Path | None = None,
+    date_format: str | None = None,
+    pseudonymize_key: bytes | None = None,
     on_file: Callable[[FileResult], None] | None = None,
     wait: bool = True,
 ) -> IngestReport:
     """Ingest files into the store at ``store_dir``, creating it if needed.
 
-    Every file is sniffed before anything is written, so a file that is empty, binary, header-less
-    or of no known kind stops the run with the store untouched. Files already in the store (same
-    content hash) are skipped. A file with more rejected rows than ``max_reject_rate`` allows is
-    not stored; the others are, and :class:`RejectRateExceeded` is raised after the commit.
+    Every file is sniffed before anything is written, so a file that is empty, binary, header-less,
+    of no known kind or with an ambiguous date order stops the run with the store untouched. Files
+    already in the store (same content hash) are skipped. A file with more rejected rows than
+    ``max_reject_rate`` allows is not stored; the others are, and :class:`RejectRateExceeded` is
+    raised after the commit.
 
     Parameters
     ----------
@@ -392,10 +613,20 @@ def ingest(
         Files, or directories of ``.csv`` files.
     store_dir : Path
         The store (created on first use, with ``region`` and ``timezone`` saved in it).
-    kind : {"auto", "bank", "cdr", "customers", "cells"}
-        Kind of every file; ``auto`` decides per file from its header.
+    kind : {"auto", "bank", "cdr", "customers", "cells", "bandicoot"}
+        Kind of every file; ``auto`` decides per file from its header (or the mapping's
+        ``kind``). ``bandicoot``: per-subscriber files, the file name being the subscriber, and
+        ``antennas.csv`` read as cells.
     region, timezone, max_reject_rate
         Override the store's settings for this run.
+    mapping : Path, optional
+        A mapping file (TOML) for exports that are not canonical (see
+        :func:`~relmine.ingest.mapping.load_mapping`).
+    date_format : str, optional
+        strftime-style format of every file's time column (``%d/%m/%Y``); overrides detection.
+    pseudonymize_key : bytes, optional
+        Replace phone numbers, accounts and names by keyed tokens before anything is stored
+        (:mod:`relmine.ingest.pseudonym`).
     on_file : callable, optional
         Called with each file's result as soon as it is known (for progress output).
     wait : bool
@@ -409,37 +640,64 @@ def ingest(
     ------
     InputError
         A file cannot be read as asked (nothing is written).
+    ConfigError
+        The mapping file is invalid, or pseudonymisation would mix keys in one store.
     RejectRateExceeded
         At least one file had too many bad rows (the other files were stored).
-    """
-    if kind != "auto" and kind not in KINDS:
-        raise InputError(f"unknown kind {kind!r}; use auto or one of {', '.join(KINDS)}")
-    files = expand_paths(paths)
-    plan = []
-    for path in files:
-        dialect = sniff(path)
-        file_kind = detect_kind(dialect, path) if kind == "auto" else kind
-        check_columns(dialect, file_kind, path)
-        plan.append((path, dialect, file_kind))
 
+    Examples
+    --------
+    >>> ingest([Path("export.csv")], store_dir=Path("store"), mapping=Path("bank-de.toml"))
+    ... # doctest: +SKIP
+    """
+    if kind != "auto" and kind not in INGEST_KINDS:
+        raise InputError(f"unknown kind {kind!r}; use auto, bandicoot or one of {', '.join(KINDS)}")
+    plan = _plan(paths, kind=kind, mapping=load_mapping(mapping), date_format=date_format)
+    check = None
+    if pseudonymize_key is not None:
+        from relmine.ingest.pseudonym import key_check
+
+        check = key_check(pseudonymize_key)
     overrides = {"region": region, "timezone": timezone, "max_reject_rate": max_reject_rate}
+    if Path(store_dir, "manifest.json").is_file():
+        _check_pseudonym(Store.open(store_dir, **overrides), check)
     store = Store.open(store_dir, create=True, **overrides)
+    mirrors = None
+    subscribers = [p for p in plan if p.kind == "bandicoot"]
+    if subscribers:
+        from relmine.ingest.bandicoot import outgoing_records
+
+        mirrors = outgoing_records(subscribers)
     results: list[FileResult] = []
     with store.transaction(wait=wait) as txn:
+        _check_pseudonym(store, check)
         seen: set[str] = set()
-        for path, dialect, file_kind in plan:
-            digest = sha256_of(path)
-            result = FileResult(str(path.resolve()), file_kind, digest, "ingested")
+        for planned in plan:
+            digest = sha256_of(planned.path)
+            shown = _shown_path(planned, pseudonymize_key)
+            result = FileResult(shown, planned.kind, digest, "ingested", pseudonym_key=check)
             earlier = store.has_file(digest)
             if earlier is not None:
                 result = FileResult(
-                    **{**earlier, "path": result.path, "status": "already in store"}
+                    **{
+                        "pseudonym_key": None,
+                        **earlier,
+                        "path": result.path,
+                        "status": "already in store",
+                    }
                 )
             elif digest in seen:
                 result.status = "already in store"
             else:
                 seen.add(digest)
-                _read_file(path, file_kind, dialect, txn, result, store.settings)
+                _read_file(
+                    planned,
+                    txn,
+                    result,
+                    store.settings,
+                    key=pseudonymize_key,
+                    mirrors=mirrors if planned.kind == "bandicoot" else None,
+                )
             results.append(result)
             if on_file is not None:
                 on_file(result)
@@ -453,3 +711,18 @@ def ingest(
             report=report,
         )
     return report
+
+
+def _shown_path(planned: _Planned, key: bytes | None) -> str:
+    """The path the manifest and rejects record.
+
+    Pseudonymised, the file's name is a token: exports are often named after an account
+    (``SK31...-2026-03.csv``) and a bandicoot file after its subscriber. The content hash still
+    identifies the file, and the same name gives the same token.
+    """
+    path = planned.path.resolve()
+    if key is None:
+        return str(path)
+    from relmine.ingest.pseudonym import token
+
+    return str(path.with_name(token(planned.path.stem, key=key, domain="file") + path.suffix))

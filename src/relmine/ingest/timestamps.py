@@ -9,13 +9,20 @@ wall-clock time where it happened), because night/weekend features are about the
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import polars as pl
 
-__all__ = ["TimestampFormat", "detect_timestamp_format", "parse_timestamps"]
+__all__ = [
+    "AmbiguousDateOrder",
+    "TimestampFormat",
+    "detect_timestamp_format",
+    "explicit_format",
+    "parse_timestamps",
+]
 
+_TIMES = (" %H:%M:%S", " %H:%M", "")
 # Exact formats come before their fractional-second variants: ``%.f`` parses about 4x slower.
 _NAIVE = (
     "%Y-%m-%d %H:%M:%S",
@@ -25,6 +32,12 @@ _NAIVE = (
     "%Y-%m-%d %H:%M",
     "%Y-%m-%dT%H:%M",
     "%Y-%m-%d",
+    # Central-European writing (day first, dots): never month first, so never ambiguous.
+    "%d.%m.%Y %H:%M:%S",
+    "%d.%m.%Y %H:%M",
+    "%d.%m.%Y",
+    *(f"%{a}/%{b}/%Y{t}" for a, b in (("d", "m"), ("m", "d")) for t in _TIMES),
+    *(f"%{a}-%{b}-%Y{t}" for a, b in (("d", "m"), ("m", "d")) for t in _TIMES),
 )
 _WITH_OFFSET = tuple(
     base + zone
@@ -69,6 +82,8 @@ def detect_timestamp_format(sample: Sequence[str | None]) -> TimestampFormat:
     def parsed(fmt: str) -> pl.Series:
         return values.str.to_datetime(fmt, strict=False, time_unit="us").is_not_null()
 
+    naive = _one_day_month_order(_NAIVE, parsed, values)
+
     def cover(formats: tuple[str, ...]) -> tuple[str, ...]:
         # Greedy set cover: every extra format is one more parse of the whole column.
         chosen: list[str] = []
@@ -82,7 +97,56 @@ def detect_timestamp_format(sample: Sequence[str | None]) -> TimestampFormat:
             left = left & ~parsed(best)
         return tuple(chosen)
 
-    return TimestampFormat(naive=cover(_NAIVE), with_offset=cover(_WITH_OFFSET))
+    return TimestampFormat(naive=cover(naive), with_offset=cover(_WITH_OFFSET))
+
+
+class AmbiguousDateOrder(ValueError):
+    """A sample's dates fit both day-first and month-first order (``01/03/2026``), or mix them.
+
+    The caller names the file, the column and the option that settles it.
+    """
+
+    def __init__(self, example: str, *, mixed: bool) -> None:
+        super().__init__(example)
+        self.example = example
+        self.mixed = mixed
+
+
+def _one_day_month_order(
+    formats: tuple[str, ...], parsed: Callable[[str], pl.Series], values: pl.Series
+) -> tuple[str, ...]:
+    """Keep the day-first or the month-first formats, whichever the sample proves; else raise.
+
+    A value proves an order when only that order parses it (a day above 12). With no such value
+    the order is unknown and guessing would silently swap day and month in half the rows, so
+    :class:`AmbiguousDateOrder` is raised instead; values proving both orders are refused too.
+    """
+    day_first = [f for f in formats if f.startswith(("%d/", "%d-"))]
+    month_first = [f for f in formats if f.startswith(("%m/", "%m-"))]
+    if values.is_empty():
+        return tuple(f for f in formats if f not in month_first)
+
+    def any_of(group: list[str]) -> pl.Series:
+        hits = pl.Series([False] * len(values), dtype=pl.Boolean)
+        for f in group:
+            hits = hits | parsed(f)
+        return hits
+
+    d, m = any_of(day_first), any_of(month_first)
+    only_d, only_m = d & ~m, m & ~d
+    if only_d.any() and only_m.any():
+        raise AmbiguousDateOrder(str(values.filter(only_m)[0]), mixed=True)
+    if (d & m).any() and not (only_d.any() or only_m.any()):
+        raise AmbiguousDateOrder(str(values.filter(d & m)[0]), mixed=False)
+    dropped = month_first if not only_m.any() else day_first
+    return tuple(f for f in formats if f not in dropped)
+
+
+def explicit_format(fmt: str) -> TimestampFormat:
+    """The :class:`TimestampFormat` of a format the user named (``--date-format``, a mapping)."""
+    if "%z" in fmt or "%#z" in fmt:
+        return TimestampFormat(naive=(), with_offset=(fmt,))
+    return TimestampFormat(naive=(fmt,), with_offset=())
 
 
 def parse_timestamps(
