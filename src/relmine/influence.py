@@ -247,9 +247,10 @@ def rank_influencers(
     measures = _measures(graph, settings)
     eligible = np.flatnonzero(rankable)
     pre = _pre_score(measures, eligible, settings)
-    order = _order(pre[eligible], graph.names.gather(eligible))
+    order = _order(pre[eligible])
     wanted = eligible.size if top == 0 else min(top, eligible.size)
-    n_cand = eligible.size if top == 0 else min(eligible.size, max(3 * top, _candidates(settings)))
+    least = int(settings.domino_candidates)
+    n_cand = eligible.size if top == 0 else min(eligible.size, max(3 * top, least))
     candidates = np.sort(eligible[order[:n_cand]])
     domino = np.full(graph.n, np.nan)
     domino[candidates] = _domino(graph, candidates, seed=seed, settings=settings)
@@ -258,22 +259,19 @@ def rank_influencers(
         mean = float(domino[candidates].mean())
         if mean > 0:
             score[candidates] += settings.influence_domino * np.log1p(domino[candidates] / mean)
-    order = _order(score[eligible], graph.names.gather(eligible))[:wanted]
+    order = _order(score[eligible])[:wanted]
     chosen = eligible[order]
     frame = _frame(graph, measures, score, domino, chosen, eligible, settings)
     return InfluenceResult(frame, int(eligible.size), excluded, int(candidates.size))
 
 
-def _candidates(settings: Settings) -> int:
-    return int(settings.domino_candidates)
+def _order(score: np.ndarray) -> np.ndarray:
+    """Positions by score, largest first, ties broken by the smallest node id.
 
-
-def _order(score: np.ndarray, names: pl.Series) -> np.ndarray:
-    """Positions by score, largest first, ties broken by the smallest node id."""
-    by_name = names.arg_sort().to_numpy()
-    name_rank = np.empty(by_name.size, dtype=np.int64)
-    name_rank[by_name] = np.arange(by_name.size)
-    return np.lexsort((name_rank, -np.round(score, 12)))
+    ``score`` is given for vertices in increasing order, and vertices are numbered in the order
+    of their node ids, so the position is the node id's order.
+    """
+    return np.lexsort((np.arange(score.size), -np.round(score, 12)))
 
 
 def _build(
@@ -297,7 +295,10 @@ def _build(
 
     register = store.scan("customers").select("customer_id", "kind").collect()
     companies = register.filter(pl.col("kind").str.to_lowercase() == "company")["customer_id"]
-    hotlines = hotline_parties(ties, settings)
+    # only a party with hotline_min_degree contacts can be hotline-like: its ties are enough
+    degree = np.bincount(a, minlength=n) + np.bincount(b, minlength=n)
+    busy = degree >= settings.hotline_min_degree
+    hotlines = hotline_parties(ties.filter(pl.Series(busy[a] | busy[b])), settings)
     frame = pl.DataFrame({"node_id": names})
     company = frame["node_id"].is_in(companies.implode()).to_numpy()
     hotline = frame["node_id"].is_in(hotlines["node_id"].implode()).to_numpy()
