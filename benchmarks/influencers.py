@@ -30,10 +30,8 @@ import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _measure import ROOT, machine, markdown_table, measure, relmine_cmd, targets_line
-from graph import WORK, make_world, store_events
+from graph import TARGET_RSS_MB, TARGET_SECONDS, WORK, make_world, store_events
 
-TARGET_SECONDS = 60.0
-TARGET_RSS_MB = 4000.0
 TOP = 1000
 
 
