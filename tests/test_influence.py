@@ -278,3 +278,19 @@ def test_json_logs_and_no_colour_for_cron(sample_store: Path, tmp_path: Path):
 def test_negative_top_is_a_usage_error(sample_store: Path):
     run = run_cli("influencers", "--store", sample_store, "--top", "-1")
     assert run.exit_code == 2
+
+
+def test_ingest_reports_as_json_lines_for_a_log_collector(tmp_path: Path):
+    store = tmp_path / "store"
+    files = (SAMPLE / "cells.csv", SAMPLE / "customers.csv")
+    done = run_process("--log-format", "json", "ingest", *files, "--store", store)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == ""
+    records = [json.loads(line) for line in done.stderr.splitlines()]
+    assert [(r["message"], Path(r["path"]).name, r["status"]) for r in records] == [
+        ("ingest", "cells.csv", "ingested"),
+        ("ingest", "customers.csv", "ingested"),
+    ]
+    assert all(r["rows"] == r["accepted"] + r["rejected"] + r["duplicates"] for r in records)
+    again = run_process("ingest", files[0], "--store", store, "--log-format", "json")
+    assert json.loads(again.stderr)["status"] == "already in store"

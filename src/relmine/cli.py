@@ -160,6 +160,10 @@ def _root(
 
 
 def _show_ingest(report: Any) -> None:
+    if _log_json():  # for a log collector: one line per file, on stderr
+        for f in report.files:
+            _err("ingest", **f.record(), status=f.status)
+        return
     from relmine.render import ingest_table, reasons_table
 
     out = _out()
