@@ -294,3 +294,22 @@ def test_ingest_reports_as_json_lines_for_a_log_collector(tmp_path: Path):
     assert all(r["rows"] == r["accepted"] + r["rejected"] + r["duplicates"] for r in records)
     again = run_process("ingest", files[0], "--store", store, "--log-format", "json")
     assert json.loads(again.stderr)["status"] == "already in store"
+
+
+def test_domino_of_an_account_in_any_writing(sample_store: Path):
+    customers = pl.read_csv(SAMPLE / "customers.csv", infer_schema=False)
+    # a customer with an account at our bank, written as a person would type it
+    account = customers.filter(pl.col("account").str.starts_with("SK"))["account", "customer_id"]
+    iban, customer = account.row(0)
+    typed = " ".join(iban[i : i + 4] for i in range(0, len(iban), 4)).lower()
+    run = run_cli("domino", typed, "--store", sample_store, "-o", "-", "--format", "ndjson")
+    assert run.exit_code == 0, run.stderr
+    assert json.loads(run.stdout.splitlines()[0])["node_id"] == customer
+
+
+def test_domino_settings_are_checked(sample_store: Path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "RELMINE_DOMINO_PROBABILITY": "1.5"}
+    command = [sys.executable, "-m", "relmine", "influencers", "--store", str(sample_store)]
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+    assert done.returncode == 1
+    assert "domino_probability must be above 0 and at most 1" in done.stderr
