@@ -313,3 +313,23 @@ def test_domino_settings_are_checked(sample_store: Path):
     done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
     assert done.returncode == 1
     assert "domino_probability must be above 0 and at most 1" in done.stderr
+
+
+def test_a_pipe_or_device_target_is_written_in_place(sample_store: Path, tmp_path: Path):
+    """`-o /dev/stdout` or a named pipe: no temporary file renamed over it (it would replace
+    the device with a plain file; a FIFO stands in for /dev/null here, which is not touched)."""
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    import threading
+
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()))
+    reader.start()
+    run = run_process("influencers", "--store", sample_store, "--top", "5", "-o", fifo, "-q")
+    reader.join(timeout=600)
+    assert run.returncode == 0, run.stderr
+    assert fifo.is_fifo()
+    assert pl.read_csv(got[0])["rank"].to_list() == [1, 2, 3, 4, 5]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe.csv"]
+    folder = run_cli("influencers", "--store", sample_store, "-o", tmp_path, "--format", "csv")
+    assert folder.exit_code == 1 and "it is a folder" in folder.stderr

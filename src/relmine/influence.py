@@ -312,7 +312,7 @@ def _build(
         frame.with_columns(
             reason=pl.when(pl.Series(hotline))
             .then(pl.lit("hotline-like"))
-            .when(pl.Series(company))
+            .when(pl.Series(company & (not include_companies)))
             .then(pl.lit("company in the register"))
             .when(~pl.Series(customer))
             .then(pl.lit("not a customer"))
