@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Measured", "machine", "markdown_table", "measure", "relmine_cmd"]
+__all__ = ["Measured", "machine", "markdown_table", "measure", "relmine_cmd", "targets_line"]
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -74,3 +74,10 @@ def markdown_table(results: list[Measured]) -> str:
         figures = f"{r.rows:,} | {r.seconds:.1f} | {r.rows_per_s:,.0f} | {r.peak_rss_mb:,.0f}"
         lines.append(f"| {r.name} | {figures} |")
     return "\n".join(lines)
+
+
+def targets_line(results: list[Measured], *, seconds: float, rss_mb: float) -> str:
+    """Whether every run stayed under the wall-time and peak-RSS targets, and which did not."""
+    missed = [r.name for r in results if r.seconds > seconds or r.peak_rss_mb > rss_mb]
+    targets = f"< {seconds:.0f} s and < {rss_mb:,.0f} MiB"
+    return f"targets ({targets}): " + (f"missed by {', '.join(missed)}" if missed else "met")

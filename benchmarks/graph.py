@@ -35,7 +35,7 @@ from pathlib import Path
 import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _measure import ROOT, machine, markdown_table, measure, relmine_cmd
+from _measure import ROOT, machine, markdown_table, measure, relmine_cmd, targets_line
 
 WORK = Path(__file__).resolve().parent / "work"
 
@@ -112,11 +112,7 @@ def main() -> None:
         nodes = pl.concat([ties["a"], ties["b"]]).n_unique()
         print(f"ties: {ties.height:,}; nodes: {nodes:,}\n")
         print(markdown_table(results))
-        missed = [
-            r.name for r in results if r.seconds > TARGET_SECONDS or r.peak_rss_mb > TARGET_RSS_MB
-        ]
-        targets = f"< {TARGET_SECONDS:.0f} s and < 4 GB = {TARGET_RSS_MB:,.0f} MiB"
-        print(f"\ntargets ({targets}): " + (f"missed by {', '.join(missed)}" if missed else "met"))
+        print("\n" + targets_line(results, seconds=TARGET_SECONDS, rss_mb=TARGET_RSS_MB))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

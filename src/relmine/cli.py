@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 import traceback
 from collections.abc import Callable
@@ -63,9 +64,44 @@ class StatusFormat(StrEnum):
     json = "json"
 
 
-def _err(message: str) -> None:
-    sys.stderr.write(f"relmine: {message}\n")
+class LogFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+LogFormatOpt = Annotated[
+    LogFormat | None,
+    typer.Option(
+        "--log-format",
+        help="Messages and summaries on stderr as text, or as JSON lines for log collectors "
+        "[$RELMINE_LOG_FORMAT or text].",
+    ),
+]
+
+#: How messages reach stderr: set by --log-format (per command or before it), else the env.
+_LOG = {"format": LogFormat.text}
+
+
+def _log_json() -> bool:
+    return _LOG["format"] is LogFormat.json
+
+
+def _err(message: str, *, level: str = "info", **fields: Any) -> None:
+    """One message on stderr: ``relmine: ...``, or a JSON line with ``--log-format json``."""
+    if _log_json():
+        record = {"level": level, "message": message, **fields}
+        sys.stderr.write(json.dumps(record, default=str, sort_keys=True) + "\n")
+    else:
+        sys.stderr.write(f"relmine: {message}\n")
     sys.stderr.flush()
+
+
+def _set_log_format(value: LogFormat | str | None) -> None:
+    """``--log-format``, else ``$RELMINE_LOG_FORMAT``, else text."""
+    env = os.environ.get("RELMINE_LOG_FORMAT", "").strip().lower()
+    if value is None:
+        value = env if env in ("text", "json") else "text"
+    _LOG["format"] = LogFormat(value)
 
 
 def _handles_errors(fn: F) -> F:
@@ -73,6 +109,8 @@ def _handles_errors(fn: F) -> F:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("log_format") is not None:  # after the command's name; else the root's
+            _set_log_format(kwargs["log_format"])
         try:
             return fn(*args, **kwargs)
         except RelmineError as exc:
@@ -80,21 +118,25 @@ def _handles_errors(fn: F) -> F:
                 traceback.print_exc()
             if isinstance(exc, RejectRateExceeded) and exc.report and not kwargs.get("quiet"):
                 _show_ingest(exc.report)
-            _err(f"error: {exc}")
+            _err(f"error: {exc}", level="error", exit_code=exc.exit_code)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
-            _err("interrupted; the store is as it was before this run")
+            _err("interrupted; the store is as it was before this run", level="error")
             raise typer.Exit(130) from None
+        except BrokenPipeError:  # the reader of stdout went away (`| head`): nothing to report
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - no flush error at exit
+            raise typer.Exit(1) from None
         except (typer.Exit, typer.Abort):
             raise
         except Exception as exc:  # an unexpected failure: no message text, it may hold data
             if kwargs.get("debug"):
                 traceback.print_exc()
-                _err(f"internal error: {type(exc).__name__}: {exc}")
+                _err(f"internal error: {type(exc).__name__}: {exc}", level="error")
             else:
                 _err(
                     f"internal error ({type(exc).__name__}); rerun with --debug for details "
-                    "and report it (its output may quote your data: remove that before sharing)"
+                    "and report it (its output may quote your data: remove that before sharing)",
+                    level="error",
                 )
             raise typer.Exit(1) from None
 
@@ -112,11 +154,17 @@ def _root(
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
     ] = False,
+    log_format: LogFormatOpt = None,
 ) -> None:
     """Mine the relationships hidden in bank-statement and call-detail records."""
+    _set_log_format(log_format)
 
 
 def _show_ingest(report: Any) -> None:
+    if _log_json():  # for a log collector: one line per file, on stderr
+        for f in report.files:
+            _err("ingest", **f.record(), status=f.status)
+        return
     from relmine.render import ingest_table, reasons_table
 
     out = _out()
@@ -163,6 +211,7 @@ def ingest(
         Path | None, typer.Option(help="Key for --pseudonymize [default: $RELMINE_KEY].")
     ] = None,
     quiet: QuietOpt = False,
+    log_format: LogFormatOpt = None,
     debug: DebugOpt = False,
 ) -> None:
     """Read bank statements, call records, the customers register or cells into the store."""
@@ -193,6 +242,7 @@ def status(
     format: Annotated[StatusFormat, typer.Option("--format", help="Output format.")] = (
         StatusFormat.table
     ),
+    log_format: LogFormatOpt = None,
     debug: DebugOpt = False,
 ) -> None:
     """Show what the store holds: files, rows, rejects, events, identifiers and nodes."""
@@ -218,6 +268,7 @@ def demo(
     people: Annotated[int, typer.Option(min=10, help="Number of people in the world.")] = 2000,
     seed: Annotated[int, typer.Option(help="Seed of every random choice.")] = 0,
     quiet: QuietOpt = False,
+    log_format: LogFormatOpt = None,
     debug: DebugOpt = False,
 ) -> None:
     """Make a synthetic bank + telco world with ground truth and run the pipeline on it."""
@@ -331,13 +382,16 @@ def _emit(frame: Any, output: str | None, fmt: str | None, title: str, quiet: bo
         _out().print(frame_table(frame, title=title))
         return
     used = write_table(frame, output, fmt=fmt)
-    if not quiet and output != "-":
-        _err(f"wrote {frame.height:,} rows to {output} ({used})")
+    if not quiet and (output != "-" or _log_json()):
+        _err(f"wrote {frame.height:,} rows to {output} ({used})", rows=frame.height, format=used)
 
 
 def _summary(title: str, items: list[tuple[str, Any]], output: str | None, quiet: bool) -> None:
     """Figures about a result: to stdout with the table, to stderr when stdout holds data."""
     if quiet:
+        return
+    if _log_json():
+        _err(title, **{name.replace(" ", "_"): value for name, value in items})
         return
     from relmine.render import summary_table
 
@@ -357,6 +411,7 @@ def graph(
     until: UntilOpt = None,
     channels: ChannelsOpt = None,
     quiet: QuietOpt = False,
+    log_format: LogFormatOpt = None,
     debug: DebugOpt = False,
 ) -> None:
     """The tie table: one row per related pair, with its weight and the features behind it."""
@@ -406,6 +461,7 @@ def communities(
     until: UntilOpt = None,
     channels: ChannelsOpt = None,
     quiet: QuietOpt = False,
+    log_format: LogFormatOpt = None,
     debug: DebugOpt = False,
 ) -> None:
     """Communities (Louvain or Leiden on weighted modularity), numbered by size."""
@@ -452,6 +508,7 @@ def households(
     until: UntilOpt = None,
     channels: ChannelsOpt = None,
     quiet: QuietOpt = False,
+    log_format: LogFormatOpt = None,
     debug: DebugOpt = False,
 ) -> None:
     """Households from everyday-life signals: shared home cell, evenings, money, reciprocity."""
@@ -502,6 +559,7 @@ def cycles(
     since: SinceOpt = None,
     until: UntilOpt = None,
     quiet: QuietOpt = False,
+    log_format: LogFormatOpt = None,
     debug: DebugOpt = False,
 ) -> None:
     """Money cycles A -> B -> ... -> A: intra-group financing and round-tripping."""
@@ -538,6 +596,7 @@ def risk(
     until: UntilOpt = None,
     channels: ChannelsOpt = None,
     quiet: QuietOpt = False,
+    log_format: LogFormatOpt = None,
     debug: DebugOpt = False,
 ) -> None:
     """Network credit capacity, exposure to defaults, money cycles; --companies for B2B ties."""
@@ -553,6 +612,100 @@ def risk(
     _summary("network risk", network.risk_summary(frame), output, quiet)
     shown = frame if output is not None else frame.select(network.TERMINAL_COLUMNS)
     _emit(shown, output, format.value if format else None, "most exposed to defaults", quiet)
+
+
+TopOpt = Annotated[
+    int | None,
+    typer.Option("--top", min=0, help="How many to list; 0 for every eligible party [100]."),
+]
+
+
+@app.command()
+@_handles_errors
+def influencers(
+    store: StoreOpt = None,
+    output: OutOpt = None,
+    format: Annotated[TableFormat | None, typer.Option("--format", help="Output format.")] = None,
+    top: TopOpt = None,
+    seed: SeedOpt = 0,
+    include_companies: Annotated[
+        bool, typer.Option("--include-companies", help="Rank the register's companies too.")
+    ] = False,
+    what_if: Annotated[
+        str | None,
+        typer.Option("--what-if", metavar="ID", help="Show who would follow ID out instead."),
+    ] = None,
+    ties_file: TiesOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    channels: ChannelsOpt = None,
+    quiet: QuietOpt = False,
+    log_format: LogFormatOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Customers on whom others' communication depends, ranked by a combined score."""
+    from relmine.influence import rank_influencers
+
+    opened, _, ties = _ties(store, since, until, channels, ties_file)
+    if what_if is not None:
+        _show_domino(ties, opened, what_if, seed, output, format, quiet)
+        return
+    result = rank_influencers(ties, opened, top=top, seed=seed, include_companies=include_companies)
+    items = [
+        ("ranked parties", result.ranked),
+        ("not influencers", result.excluded.height),
+        ("domino simulated for", result.candidates),
+        ("seed", seed),
+        ("listed", result.frame.height),
+    ]
+    _summary("influencers", items, output, quiet)
+    _emit(result.frame, output, format.value if format else None, "influencers", quiet)
+
+
+def _show_domino(
+    ties: Any,
+    opened: Any,
+    party: str,
+    seed: int,
+    output: str | None,
+    format: TableFormat | None,
+    quiet: bool,
+) -> None:
+    from relmine.influence import what_if
+
+    result = what_if(ties, opened, party, seed=seed)
+    followers = result.frame.height - 1
+    items = [
+        ("churns", result.node_id),
+        ("followers in the cascade", followers),
+        ("expected customers lost", round(result.expected, 2)),
+        ("seed", seed),
+    ]
+    _summary("domino", items, output, quiet)
+    _emit(result.frame, output, format.value if format else None, "who follows", quiet)
+
+
+@app.command()
+@_handles_errors
+def domino(
+    party: Annotated[
+        str, typer.Argument(metavar="ID", help="Customer id, phone number or account number.")
+    ],
+    store: StoreOpt = None,
+    output: OutOpt = None,
+    format: Annotated[TableFormat | None, typer.Option("--format", help="Output format.")] = None,
+    seed: SeedOpt = 0,
+    ties_file: TiesOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    channels: ChannelsOpt = None,
+    quiet: QuietOpt = False,
+    log_format: LogFormatOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Who would follow ID out if they churned: in order, with the dependence behind each step."""
+    opened, _, ties = _ties(store, since, until, channels, ties_file)
+    _show_domino(ties, opened, party, seed, output, format, quiet)
 
 
 def main() -> None:

@@ -100,6 +100,26 @@ class Settings:
         this many transfers, that flags dependence on a single counterparty.
     risk_company_min_counterparties : int
         Parties with regular monthly flows with at least this many others count as companies.
+    influence_top : int
+        Influencers ``relmine influencers`` lists without ``--top`` (0 = every eligible party).
+    influence_damping : float
+        Damping factor of the weighted PageRank (the chance a random walk follows a tie).
+    influence_pagerank, influence_strength, influence_reach, influence_dependence : float
+        Coefficients of the influence score of the log-scaled measures (see
+        :mod:`relmine.influence`).
+    influence_bridging, influence_domino : float
+        Coefficients of the log-scaled bridging (Burt's effective size) and domino.
+    domino_threshold : float
+        Share of a customer's tie weight going to churned customers from which it may follow them.
+    domino_probability : float
+        Chance that a customer past the threshold follows (one draw per customer and run).
+    domino_runs : int
+        Monte Carlo runs of the churn cascade per party.
+    domino_candidates : int
+        Least number of parties whose domino is simulated (the best by the score without it;
+        at least three times ``--top``).
+    domino_batch : int
+        Cascades (party x run) simulated together; bounds the memory of the simulation.
     """
 
     region: str = "SK"
@@ -140,6 +160,19 @@ class Settings:
     risk_dependence_share: float = 0.8  # of money with one counterparty: dependence flag
     risk_dependence_min_transfers: int = 3
     risk_company_min_counterparties: int = 5  # regular flows with this many: a company
+    influence_top: int = 100  # influencers listed without --top
+    influence_damping: float = 0.85  # PageRank damping
+    influence_pagerank: float = 1.0  # score coefficients of the log-scaled measures
+    influence_strength: float = 1.0
+    influence_reach: float = 1.0
+    influence_dependence: float = 1.0
+    influence_bridging: float = 0.5
+    influence_domino: float = 1.0
+    domino_threshold: float = 0.3  # share of weight on churned customers from which one follows
+    domino_probability: float = 0.5  # chance a customer past the threshold follows
+    domino_runs: int = 100  # Monte Carlo runs per party
+    domino_candidates: int = 1000  # least number of parties whose domino is simulated
+    domino_batch: int = 100_000  # cascades simulated together (memory bound)
 
     def validated(self) -> Settings:
         """Return self after checking every value, or raise :class:`ConfigError` saying which."""
@@ -172,6 +205,12 @@ class Settings:
         for name in ("tie_voice", "tie_sms", "tie_bank", "tie_days", "tie_one_way"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"setting {name} must not be negative")
+        for name in ("influence_damping", "domino_threshold", "domino_probability"):
+            if not 0.0 < getattr(self, name) <= 1.0:
+                raise ConfigError(f"setting {name} must be above 0 and at most 1")
+        for name in ("domino_runs", "domino_batch"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"setting {name} must be at least 1")
         return dataclasses.replace(self, region=self.region.upper(), currency=self.currency.upper())
 
 

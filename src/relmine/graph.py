@@ -63,6 +63,7 @@ __all__ = [
     "excluded_parties",
     "graph_summary",
     "home_cells",
+    "hotline_parties",
     "load_ties",
     "node_events",
     "parse_channels",
@@ -808,6 +809,30 @@ def excluded_parties(ties: pl.DataFrame, store: Store, settings: Settings) -> pl
         almost none of them contacted back), found from the ties alone, so they are caught even
         without a register.
     """
+    hotline = hotline_parties(ties, settings)
+    companies = (
+        store.scan("customers")
+        .filter(pl.col("kind").str.to_lowercase() == "company")
+        .select("customer_id")
+        .unique()
+        .collect()
+        .select(node_id="customer_id", reason=pl.lit("company in the register"))
+    )
+    nodes = pl.concat([ties.select(node_id="a"), ties.select(node_id="b")])
+    companies = companies.join(nodes, on="node_id", how="semi")
+    return pl.concat([companies, hotline.join(companies, on="node_id", how="anti")]).sort("node_id")
+
+
+def hotline_parties(ties: pl.DataFrame, settings: Settings) -> pl.DataFrame:
+    """Hotline-like parties, from the ties alone: many contacts, almost none contacted back.
+
+    Returns
+    -------
+    DataFrame
+        ``node_id``, ``reason`` (e.g. ``hotline-like: 228 contacts, 0% contacted back``), for
+        every party with at least ``hotline_min_degree`` contacts of whom at most
+        ``hotline_max_reciprocity`` were contacted by it.
+    """
     sides = pl.concat(
         [
             ties.select(node_id="a", out=pl.col("events_ab") > 0),
@@ -815,7 +840,7 @@ def excluded_parties(ties: pl.DataFrame, store: Store, settings: Settings) -> pl
         ]
     )
     per_node = sides.group_by("node_id").agg(degree=pl.len(), called_back=pl.col("out").mean())
-    hotline = per_node.filter(
+    return per_node.filter(
         (pl.col("degree") >= settings.hotline_min_degree)
         & (pl.col("called_back") <= settings.hotline_max_reciprocity)
     ).select(
@@ -826,16 +851,6 @@ def excluded_parties(ties: pl.DataFrame, store: Store, settings: Settings) -> pl
             (pl.col("called_back") * 100).round(0).cast(pl.Int64),
         ),
     )
-    companies = (
-        store.scan("customers")
-        .filter(pl.col("kind").str.to_lowercase() == "company")
-        .select("customer_id")
-        .unique()
-        .collect()
-        .select(node_id="customer_id", reason=pl.lit("company in the register"))
-    )
-    companies = companies.join(per_node.select("node_id"), on="node_id", how="semi")
-    return pl.concat([companies, hotline.join(companies, on="node_id", how="anti")]).sort("node_id")
 
 
 def to_igraph(ties: pl.DataFrame) -> tuple[igraph.Graph, pl.Series]:

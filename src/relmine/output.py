@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
+import stat
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -111,11 +114,17 @@ def write_table(
         ``target`` like a table.
     """
     if writer is not None:
-        path = Path(target)
+        path = _target(target)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        if _special(path):
+            tmp = Path(tempfile.gettempdir()) / tmp.name
         try:
             writer(tmp)
-            os.replace(tmp, path)
+            if _special(path):
+                with open(tmp, "rb") as src, open(path, "wb") as dst:
+                    shutil.copyfileobj(src, dst)
+            else:
+                os.replace(tmp, path)
         finally:
             tmp.unlink(missing_ok=True)
         return fmt or path.suffix.lstrip(".")
@@ -125,14 +134,39 @@ def write_table(
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
     else:
-        path = Path(target)
-        if path.parent and not path.parent.exists():
-            raise ConfigError(f"cannot write {target}: folder {path.parent} does not exist")
+        path = _target(target)
         try:
-            atomic_write_bytes(path, data, mode=None)
+            if _special(path):
+                with open(path, "wb") as fh:
+                    fh.write(data)
+            else:
+                atomic_write_bytes(path, data, mode=None)
         except OSError as exc:
             reason = write_failure(exc) or exc.strerror or type(exc).__name__
             raise OutputError(
                 f"cannot write {target}: {reason}; a previous {path.name}, if any, is unchanged"
             ) from None
     return fmt
+
+
+def _target(target: str) -> Path:
+    """The path to write, checked: its folder exists and it is not a folder itself."""
+    path = Path(target)
+    if path.parent and not path.parent.exists():
+        raise ConfigError(f"cannot write {target}: folder {path.parent} does not exist")
+    if path.is_dir():
+        raise ConfigError(f"cannot write {target}: it is a folder; give a file name")
+    return path
+
+
+def _special(path: Path) -> bool:
+    """An existing target that is not a regular file: a device or a pipe (``/dev/null``, a FIFO).
+
+    Such a target is written in place: renaming a temporary file onto it would replace the
+    device with a plain file (as root, ``-o /dev/null`` would break ``/dev/null`` for everyone).
+    """
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return False
+    return not stat.S_ISREG(mode) and not stat.S_ISDIR(mode)
