@@ -76,6 +76,8 @@ class Settings:
         ``relmine graph`` (communities, households, ...) reuse it instead of re-reading every
         event; it is rebuilt whenever the store's data, the window, the channels, the settings
         or relmine's tie code change.
+    profile_top_contacts : int
+        How many of a party's strongest ties ``relmine profile`` lists (``--top``).
     """
 
     region: str = "SK"
@@ -102,6 +104,7 @@ class Settings:
     hotline_min_degree: int = 30
     hotline_max_reciprocity: float = 0.1
     tie_cache: bool = True
+    profile_top_contacts: int = 10  # strongest ties on a contact card
 
     def validated(self) -> Settings:
         """Return self after checking every value, or raise :class:`ConfigError` saying which."""

@@ -14,6 +14,7 @@ __all__ = [
     "RelmineError",
     "StoreError",
     "UnknownFileKind",
+    "UnknownParty",
 ]
 
 
@@ -48,3 +49,7 @@ class RejectRateExceeded(RelmineError):
         super().__init__(message)
         #: The :class:`~relmine.ingest.core.IngestReport` of the run, for the CLI to show.
         self.report = report
+
+
+class UnknownParty(RelmineError):
+    """A customer id, phone number or account given on the command line is not in the store."""
