@@ -130,6 +130,10 @@ def test_output_file_and_errors(small_world: Path, tmp_path: Path) -> None:
     assert run.exit_code == 0, run.stderr
     written = pl.read_csv(out)
     assert written["chain"].to_list() == ["strongest"] * 3 + ["fewest hops"]
+    again = tmp_path / "again.csv"
+    rerun = run_cli("path", "0905100001", "0905100004", "--store", small_world, "-o", again)
+    assert rerun.exit_code == 0
+    assert again.read_bytes() == out.read_bytes()
     assert written["evidence"].str.contains("calls").all()
 
     unknown = run_process("path", "0905100001", "0905 999 999", "--store", small_world)

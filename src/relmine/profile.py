@@ -178,18 +178,19 @@ def _identity(ctx: _Context) -> Section:
     party = ctx.party
     record: dict[str, Any] = {"node_id": party.node_id, "matched_as": party.matched}
     record["in_register"] = party.in_register
+    if not party.in_register:
+        fields = dict.fromkeys(("name", "kind", "segment"))
+        phones = [party.node_id] if party.matched == "phone" else []
+        accounts = [party.node_id] if party.matched == "account" else []
+        record |= {**fields, "phones": phones, "accounts": accounts}
+        return Section("identity", f"contact card of {party.node_id}", record)
     customers = ctx.store.scan("customers").filter(pl.col("customer_id") == party.node_id)
     described = customers.select(
-        pl.col(c).drop_nulls().first() for c in ("name", "kind", "segment")
+        pl.col("name", "kind", "segment").drop_nulls().first(),
+        phones=pl.col("phone").drop_nulls().unique().sort().implode(),
+        accounts=pl.col("account").drop_nulls().unique().sort().implode(),
     ).collect()
-    record |= described.to_dicts()[0] if party.in_register else dict.fromkeys(described.columns)
-    if party.in_register:
-        for kind, column in (("phones", "phone"), ("accounts", "account")):
-            values = customers.select(pl.col(column).drop_nulls().unique().sort()).collect()
-            record[kind] = values[column].to_list()
-    else:
-        record["phones"] = [party.node_id] if party.matched == "phone" else []
-        record["accounts"] = [party.node_id] if party.matched == "account" else []
+    record |= described.to_dicts()[0]
     return Section("identity", f"contact card of {party.node_id}", record)
 
 
