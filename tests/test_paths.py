@@ -61,6 +61,23 @@ def test_strongest_is_never_weaker_than_fewest_hops(sample_store: Path) -> None:
     assert longer > 0  # the two answers do differ on the sample
 
 
+def test_chains_pass_through_people_unless_asked(sample_store: Path) -> None:
+    institutions = pl.col("role").is_in(["hotline", "employer", "utility", "group_company"])
+    companies = set(TRUTH.filter(institutions | (pl.col("kind") == "company"))["node_id"])
+    # two customers of one employer (truth), in different households
+    people = _hops(sample_store, "C10000971", "C27734446")
+    inner = set(people["to"]) - {"C27734446"}
+    assert inner and not inner & companies
+    run = run_cli("path", "C10000971", "C27734446", "--store", sample_store)
+    assert "not passed through" in run.stdout
+    via = _hops(sample_store, "C10000971", "C27734446", "--via-companies")
+    for name in ("strongest", "fewest hops"):
+        chain = _chain(via, name)
+        assert chain["to"].to_list() == ["C94326954", "C27734446"]
+        assert TRUTH.filter(pl.col("node_id") == "C94326954")["role"].item() == "employer"
+    assert _strength(_chain(via, "strongest")) >= _strength(_chain(people, "strongest"))
+
+
 def _write_calls(path: Path, pairs: list[tuple[str, str, int]]) -> None:
     """``n`` calls each way on ``n`` days for every ``(a, b, n)``, plus one lone call."""
     start = dt.datetime(2026, 1, 5, 19, 0)

@@ -527,6 +527,12 @@ def path(
     max_hops: Annotated[
         int | None, typer.Option("--max-hops", min=1, help="Longest chain wanted [no limit].")
     ] = None,
+    via_companies: Annotated[
+        bool,
+        typer.Option(
+            "--via-companies", help="Let chains pass through companies and hotline-like numbers."
+        ),
+    ] = False,
     ties_file: TiesOpt = None,
     since: SinceOpt = None,
     until: UntilOpt = None,
@@ -535,6 +541,7 @@ def path(
     debug: DebugOpt = False,
 ) -> None:
     """The strongest chain of relationships between two parties, and the one of fewest hops."""
+    from relmine.graph import excluded_parties
     from relmine.paths import strongest_paths
     from relmine.register import find_party
     from relmine.store import Store, default_store_dir
@@ -542,7 +549,8 @@ def path(
     opened = Store.open(default_store_dir(store))
     a, b = (find_party(opened, text).node_id for text in (first, second))
     _, _, ties = _ties(store, since, until, channels, ties_file)
-    result = strongest_paths(ties, a, b, max_hops=max_hops)
+    apart = None if via_companies else excluded_parties(ties, opened, opened.settings)
+    result = strongest_paths(ties, a, b, max_hops=max_hops, apart=apart)
     if output is None and format is not None:
         output = "-"
     _summary("path", result.summary(), output, quiet)

@@ -31,6 +31,7 @@ Milgram, S. (1967). The small-world problem. Psychology Today 1(1), 61-67.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,6 +75,8 @@ class PathResult:
         ``fewest hops``, ``hop`` from 1; empty unless connected within the bound.
     max_hops : int or None
         The bound searched with.
+    kept_out : int
+        How many parties chains were not allowed to pass through (``apart``).
     """
 
     source: str
@@ -81,6 +84,7 @@ class PathResult:
     answer: str
     hops: pl.DataFrame
     max_hops: int | None = None
+    kept_out: int = 0
 
     def chain_strength(self, chain: str) -> float | None:
         """Product of the normalised strengths of a chain's hops (None if there is none)."""
@@ -92,6 +96,8 @@ class PathResult:
         items: list[tuple[str, Any]] = [("from", self.source), ("to", self.target)]
         if self.max_hops is not None:
             items.append(("max hops", self.max_hops))
+        if self.kept_out:
+            items.append(("not passed through", f"{self.kept_out:,} companies and hotline-like"))
         items.append(("answer", self.answer))
         for chain in ("strongest", "fewest hops"):
             n = self.hops.filter(pl.col("chain") == chain).height
@@ -102,7 +108,12 @@ class PathResult:
 
 
 def strongest_paths(
-    ties: pl.DataFrame, source: str, target: str, *, max_hops: int | None = None
+    ties: pl.DataFrame,
+    source: str,
+    target: str,
+    *,
+    max_hops: int | None = None,
+    apart: pl.DataFrame | None = None,
 ) -> PathResult:
     """The strongest and the fewest-hops chain of ties from ``source`` to ``target``.
 
@@ -114,6 +125,10 @@ def strongest_paths(
         Node ids (:func:`relmine.register.find_party`).
     max_hops : int, optional
         Longest chain wanted; unbounded by default.
+    apart : DataFrame, optional
+        Parties (``node_id``) a chain may start or end at but not pass through, usually
+        :func:`relmine.graph.excluded_parties`: two customers of one utility, employer or call
+        centre are two hops apart through it, which says nothing about how they know each other.
 
     Returns
     -------
@@ -134,59 +149,67 @@ def strongest_paths(
     if max_hops is not None and max_hops < 1:
         raise ConfigError("--max-hops must be at least 1")
     walked = ties.select("a", "b", "weight").filter(pl.col("weight") > 0)
+    gone = pl.Series("node_id", [], pl.String)
+    if apart is not None:
+        gone = apart["node_id"].filter(~apart["node_id"].is_in([source, target]))
+        walked = walked.filter(
+            ~pl.col("a").is_in(gone.implode()) & ~pl.col("b").is_in(gone.implode())
+        )
+    answer = functools.partial(PathResult, source, target, max_hops=max_hops, kept_out=gone.len())
     empty = pl.DataFrame(schema=HOP_SCHEMA)
     graph, names = to_igraph(walked)
     wanted = pl.Series([source, target])
-    ends = names.search_sorted(wanted).clip(0, max(names.len() - 1, 0))
-    if names.len() == 0 or not (names.gather(ends) == wanted).all():
+    at = names.search_sorted(wanted).clip(0, max(names.len() - 1, 0))
+    if names.len() == 0 or not (names.gather(at) == wanted).all():
         # a party without ties in this window and these channels is connected to nobody
-        return PathResult(source, target, "not connected", empty, max_hops)
-    a, b = int(ends[0]), int(ends[1])
+        return answer("not connected", empty)
+    a, b = int(at[0]), int(at[1])
     from_a = np.asarray(graph.distances(source=a)[0])
     fewest = from_a[b]
     if not np.isfinite(fewest):
-        return PathResult(source, target, "not connected", empty, max_hops)
+        return answer("not connected", empty)
     if max_hops is not None and fewest > max_hops:
-        return PathResult(source, target, f"no chain within {max_hops} hops", empty, max_hops)
-    weight = walked["weight"].to_numpy()
-    cost = -np.log(weight / weight.max())
-    graph.es["cost"] = cost
+        return answer(f"no chain within {max_hops} hops", empty)
+    top = float(walked["weight"].max())
+    graph.es["cost"] = -np.log(walked["weight"].to_numpy() / top)
     strongest = graph.get_shortest_path(a, b, weights="cost", output="vpath")
-    # the graph's edges in the tie table's order, as vertex numbers (names are sorted)
-    edges = np.column_stack(
-        [names.search_sorted(walked[end]).to_numpy().astype(np.int64) for end in ("a", "b")]
-    )
-    to_b = np.asarray(graph.distances(source=b)[0])
+    ends = (a, b, from_a, np.asarray(graph.distances(source=b)[0]))
     if max_hops is not None and len(strongest) - 1 > max_hops:
-        strongest = _bounded(edges, cost, (from_a, to_b), a, b, max_hops, exact=False)
-    shortest = _bounded(edges, cost, (from_a, to_b), a, b, int(fewest), exact=True)
+        strongest = _bounded(walked, names, ends, max_hops, top=top, exact=False)
+    shortest = _bounded(walked, names, ends, int(fewest), top=top, exact=True)
     chains = [("strongest", strongest), ("fewest hops", shortest)]
-    hops = pl.concat([_hops(ties, names, chain, path, weight.max()) for chain, path in chains])
-    return PathResult(source, target, "connected", hops.cast(HOP_SCHEMA), max_hops)
+    hops = pl.concat([_hops(ties, names, chain, path, top) for chain, path in chains])
+    return answer("connected", hops.cast(HOP_SCHEMA))
 
 
 def _bounded(
-    edges: np.ndarray,
-    cost: np.ndarray,
-    distances: tuple[np.ndarray, np.ndarray],
-    a: int,
-    b: int,
+    walked: pl.DataFrame,
+    names: pl.Series,
+    ends: tuple[int, int, np.ndarray, np.ndarray],
     hops: int,
     *,
+    top: float,
     exact: bool,
 ) -> list[int]:
     """The cheapest path from ``a`` to ``b`` with at most ``hops`` edges (Bellman-Ford rounds).
 
-    Only edges ``u -> v`` that can lie on such a path are relaxed: ``d(a, u) + 1 + d(v, b)``
-    at most ``hops`` (equal to it with ``exact``, which with ``hops`` the breadth-first distance
-    leaves exactly the edges of the shortest paths). Round ``k`` holds the cheapest cost with at
-    most ``k`` edges; each vertex's improvements are kept per round, so the path is read back
-    from ``b``. Equal costs go to the smaller vertex number, so the answer does not depend on the
+    ``ends`` is ``(a, b, d(a, .), d(., b))`` with breadth-first distances. Only edges
+    ``u -> v`` that can lie on such a path are relaxed: ``d(a, u) + 1 + d(v, b)`` at most
+    ``hops`` (equal to it with ``exact``, which with ``hops`` the distance from ``a`` to ``b``
+    leaves exactly the edges of the shortest paths), and only the ties between vertices near
+    enough to both ends are numbered at all. Round ``k`` holds the cheapest cost with at most
+    ``k`` edges; each vertex's improvements are kept per round, so the path is read back from
+    ``b``. Equal costs go to the smaller vertex number, so the answer does not depend on the
     order of the ties.
     """
-    from_a, to_b = distances
-    src = np.concatenate([edges[:, 0], edges[:, 1]])
-    dst = np.concatenate([edges[:, 1], edges[:, 0]])
+    a, b, from_a, to_b = ends
+    near = names.gather(np.flatnonzero(from_a + to_b <= hops)).implode()
+    ties = walked.filter(pl.col("a").is_in(near) & pl.col("b").is_in(near))
+    # vertex numbers are the ranks of the sorted names (relmine.graph.to_igraph)
+    first, second = (names.search_sorted(ties[end]).to_numpy().astype(np.int64) for end in "ab")
+    cost = -np.log(ties["weight"].to_numpy() / top)
+    src = np.concatenate([first, second])
+    dst = np.concatenate([second, first])
     length = np.concatenate([cost, cost])
     span = from_a[src] + 1 + to_b[dst]
     keep = span == hops if exact else span <= hops
