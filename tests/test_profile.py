@@ -164,3 +164,22 @@ def test_terminal_card(sample_store: Path, card: dict) -> None:
     assert "█" in run.stdout  # the grid and the monthly bars
     assert "\x1b[" not in run.stdout  # no colour codes when not a terminal
     assert json.dumps(card)  # and the JSON card is plain data
+
+
+def test_party_without_ties_in_the_channels(sample_store: Path) -> None:
+    phone_only = "0950480163"  # a number outside the register: calls and messages, no account
+    card = _card(sample_store, phone_only, "--channels", "bank")
+    assert card["activity"]["events"] == 0 and card["top_contacts"] == []
+    assert sum(map(sum, card["activity_grid"]["counts"])) == 0 and card["monthly"] == []
+    assert card["household"]["household_id"] is None and card["household"]["members"] == []
+    assert card["household"]["evidence"] == "no ties in this window and these channels"
+    assert set(card["community"]) == {
+        "community_id",
+        "community_size",
+        "contacts_inside",
+        "weight_inside",
+        "source",
+    }
+    assert (
+        run_cli("profile", phone_only, "--store", sample_store, "--channels", "bank").exit_code == 0
+    )

@@ -282,45 +282,43 @@ def _monthly(ctx: _Context) -> Section:
 
 
 def _household(ctx: _Context) -> Section:
-    """The party's household and its members, with the evidence for each."""
-    title = "household"
+    """The party's household and its other members, with the evidence for each."""
+    record: dict[str, Any] = dict.fromkeys(_GROUP_COLUMNS["households"][1:])
+    record["members"] = []
     if ctx.contacts.height == 0:
-        return Section("household", title, {"household_id": None, "evidence": "no ties"})
+        record["evidence"] = "no ties in this window and these channels"
+        return Section("household", "household", record)
     mine = ctx.households.filter(pl.col("node_id") == ctx.node).collect()
     if mine.height == 0:
-        return Section("household", title, {"household_id": None, "evidence": "not in the file"})
-    record = mine.select(_GROUP_COLUMNS["households"][1:]).to_dicts()[0]
-    members = (
-        ctx.households.filter(
-            (pl.col("household_id") == record["household_id"]) & (pl.col("node_id") != ctx.node)
-        )
-        .select("node_id", "confidence", "evidence")
-        .sort("node_id")
-        .collect()
+        record["evidence"] = "not in the households read"
+        return Section("household", "household", record)
+    record |= mine.select(_GROUP_COLUMNS["households"][1:]).to_dicts()[0]
+    others = ctx.households.filter(
+        (pl.col("household_id") == record["household_id"]) & (pl.col("node_id") != ctx.node)
     )
-    return Section("household", title, {**record, "members": members.to_dicts()})
+    members = others.select("node_id", "confidence", "evidence").sort("node_id").collect()
+    record["members"] = members.to_dicts()
+    return Section("household", "household", record)
 
 
 def _community(ctx: _Context) -> Section:
     """The party's community, and how much of its contact stays inside it."""
-    title = "community"
+    keys = ("community_id", "community_size", "contacts_inside", "weight_inside", "source")
+    record: dict[str, Any] = dict.fromkeys(keys)
     if ctx.contacts.height == 0:
-        return Section("community", title, {"community_id": None})
-    communities, source = ctx.communities
+        return Section("community", "community", record)
+    communities, record["source"] = ctx.communities
     found = communities.filter(pl.col("node_id") == ctx.node).collect()
     if found.height == 0:
-        return Section("community", title, {"community_id": None, "source": source})
-    record = found.select("community_id", "community_size").to_dicts()[0]
+        return Section("community", "community", record)
+    record |= found.select("community_id", "community_size").to_dicts()[0]
     peers = communities.filter(pl.col("community_id") == record["community_id"])
     inside = ctx.contacts.join(
         peers.select(other="node_id").collect(), on="other", how="semi"
     ).select(n=pl.len(), w=pl.col("weight").sum())
-    record |= {
-        "contacts_inside": inside["n"].item(),
-        "weight_inside": round(inside["w"].item() / ctx.contacts["weight"].sum(), 4),
-        "source": source,
-    }
-    return Section("community", title, record)
+    record["contacts_inside"] = inside["n"].item()
+    record["weight_inside"] = round(inside["w"].item() / ctx.contacts["weight"].sum(), 4)
+    return Section("community", "community", record)
 
 
 #: The sections of a card, in order: each a function of the context returning a Section.
