@@ -455,7 +455,10 @@ def households(
 @_handles_errors
 def profile(
     party: Annotated[
-        str, typer.Argument(help="Customer id, phone number (any writing) or account (IBAN).")
+        str,
+        typer.Argument(
+            metavar="ID", help="Customer id, phone number (any writing) or account (IBAN)."
+        ),
     ],
     store: StoreOpt = None,
     format: Annotated[StatusFormat, typer.Option("--format", help="table or json.")] = (

@@ -11,8 +11,8 @@ Normalisation
 -------------
 A tie's strength is ``s = weight / max(weight)`` over the tie table searched, in (0, 1]. Dividing
 by one number keeps the ranking of chains with equally many hops exactly that of the product of
-the raw weights, keeps the answer symmetric (the chain from B to A is the chain from A to B
-reversed: the tie's share of a party's contact would differ at its two ends) and makes every
+the raw weights, keeps the answer symmetric (a chain is as strong from B to A as from A to B;
+the tie's share of a party's contact would differ at its two ends) and makes every
 hop cost ``-log s >= 0``, so each extra hop weakens a chain unless its tie is the strongest of
 the graph. Ties of weight 0 or less carry no strength and are not walked.
 
