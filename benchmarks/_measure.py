@@ -32,9 +32,13 @@ def relmine_cmd(*args: str) -> list[str]:
     return [sys.executable, "-m", "relmine", *args]
 
 
-def measure(name: str, cmd: list[str], *, rows: int) -> Measured:
-    """Run ``cmd``; fail loudly if it fails; return its wall time and peak resident memory."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+def measure(name: str, cmd: list[str], *, rows: int, env: dict[str, str] | None = None) -> Measured:
+    """Run ``cmd``; fail loudly if it fails; return its wall time and peak resident memory.
+
+    ``env`` adds environment variables (e.g. a setting such as ``RELMINE_TIE_CACHE``).
+    Peak RSS is ``ru_maxrss``, which Linux reports in KiB: ``peak_rss_mb`` is in MiB.
+    """
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), **(env or {})}
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -63,7 +67,7 @@ def machine() -> str:
 
 def markdown_table(results: list[Measured]) -> str:
     lines = [
-        "| stage | rows | wall s | rows/s | peak RSS MB |",
+        "| stage | rows | wall s | rows/s | peak RSS MiB |",
         "|---|---:|---:|---:|---:|",
     ]
     for r in results:

@@ -142,6 +142,10 @@ def ingest(
     max_reject_rate: Annotated[
         float | None, typer.Option(help="Largest share of bad rows a file may have [0.05].")
     ] = None,
+    no_wait: Annotated[
+        bool,
+        typer.Option("--no-wait", help="Fail at once if another process is writing the store."),
+    ] = False,
     quiet: QuietOpt = False,
     debug: DebugOpt = False,
 ) -> None:
@@ -156,6 +160,7 @@ def ingest(
         region=region,
         timezone=timezone,
         max_reject_rate=max_reject_rate,
+        wait=not no_wait,
     )
     if not quiet:
         _show_ingest(report)
@@ -449,6 +454,85 @@ def households(
     _summary("households", [*items, ("singletons", int((sizes == 1).sum()))], output, quiet)
     shown = frame if output is not None else frame.filter(pl.col("household_size") > 1)
     _emit(shown, output, format.value if format else None, "households", quiet)
+
+
+@app.command()
+@_handles_errors
+def cycles(
+    store: StoreOpt = None,
+    output: OutOpt = None,
+    format: Annotated[TableFormat | None, typer.Option("--format", help="Output format.")] = None,
+    max_gap: Annotated[
+        float | None, typer.Option("--max-gap", min=0, help="Most days between two hops [30].")
+    ] = None,
+    amount_tolerance: Annotated[
+        float | None,
+        typer.Option("--amount-tolerance", min=0, help="Hop vs previous hop amount [0.1]."),
+    ] = None,
+    min_length: Annotated[
+        int | None, typer.Option("--min-length", min=2, help="Fewest hops [2].")
+    ] = None,
+    max_length: Annotated[int | None, typer.Option("--max-length", help="Most hops [6].")] = None,
+    min_amount: Annotated[
+        float | None, typer.Option("--min-amount", min=0, help="Ignore smaller transfers [0].")
+    ] = None,
+    any_order: Annotated[
+        bool, typer.Option("--any-order", help="Hops may be booked in any time order.")
+    ] = False,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    quiet: QuietOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Money cycles A -> B -> ... -> A: intra-group financing and round-tripping."""
+    from relmine.cycles import find_cycles
+    from relmine.graph import parse_window
+    from relmine.store import Store, default_store_dir
+
+    result = find_cycles(
+        Store.open(default_store_dir(store)),
+        window=parse_window(since, until),
+        max_gap=max_gap,
+        amount_tolerance=amount_tolerance,
+        min_length=min_length,
+        max_length=max_length,
+        min_amount=min_amount,
+        any_order=any_order,
+    )
+    _summary("cycles", result.summary(), output, quiet)
+    _emit(result.frame, output, format.value if format else None, "money cycles", quiet)
+
+
+@app.command()
+@_handles_errors
+def risk(
+    store: StoreOpt = None,
+    output: OutOpt = None,
+    format: Annotated[TableFormat | None, typer.Option("--format", help="Output format.")] = None,
+    companies: Annotated[
+        bool, typer.Option("--companies", help="Companies: suppliers, customers, groups.")
+    ] = False,
+    seed: SeedOpt = 0,
+    ties_file: TiesOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    channels: ChannelsOpt = None,
+    quiet: QuietOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Network credit capacity, exposure to defaults, money cycles; --companies for B2B ties."""
+    from relmine import risk as network
+
+    opened, window, ties = _ties(store, since, until, channels, ties_file)
+    if companies:
+        frame = network.company_ties(ties, opened, window=window, seed=seed)
+        _summary("companies", network.company_summary(frame), output, quiet)
+        _emit(frame, output, format.value if format else None, "companies", quiet)
+        return
+    frame = network.network_risk(ties, opened, window=window)
+    _summary("network risk", network.risk_summary(frame), output, quiet)
+    shown = frame if output is not None else frame.select(network.TERMINAL_COLUMNS)
+    _emit(shown, output, format.value if format else None, "most exposed to defaults", quiet)
 
 
 @app.command()

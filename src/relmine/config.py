@@ -76,6 +76,30 @@ class Settings:
         ``relmine graph`` (communities, households, ...) reuse it instead of re-reading every
         event; it is rebuilt whenever the store's data, the window, the channels, the settings
         or relmine's tie code change.
+    cycle_max_gap : float
+        Largest number of days between a hop of a money cycle and the previous one.
+    cycle_amount_tolerance : float
+        Largest relative difference between a cycle hop's amount and the previous hop's.
+    cycle_min_length, cycle_max_length : int
+        Fewest and most hops of a money cycle.
+    cycle_min_amount : float
+        Transfers smaller than this take no part in money cycles (0: all).
+    risk_assets_rate : float
+        Share of a customer's assets counted as monthly credit capacity beside the income.
+    risk_household_share : float
+        Share of the other household members' capacity added to a customer's.
+    risk_tie_share, risk_top_ties : float, int
+        Share of the tie-weighted mean capacity of the strongest ``risk_top_ties`` contacts
+        (outside the household) added to a customer's.
+    risk_damping : float
+        Probability that the walk of the default exposure goes on at each step.
+    risk_path_hops : int
+        Longest chain of contacts shown as the path of the exposure.
+    risk_dependence_share, risk_dependence_min_transfers : float, int
+        Share of a customer's money to and from others with one counterparty, over at least
+        this many transfers, that flags dependence on a single counterparty.
+    risk_company_min_counterparties : int
+        Parties with regular monthly flows with at least this many others count as companies.
     profile_top_contacts : int
         How many of a party's strongest ties ``relmine profile`` lists (``--top``).
     """
@@ -104,6 +128,20 @@ class Settings:
     hotline_min_degree: int = 30
     hotline_max_reciprocity: float = 0.1
     tie_cache: bool = True
+    cycle_max_gap: float = 30.0  # days between consecutive hops of a money cycle
+    cycle_amount_tolerance: float = 0.1  # relative to the previous hop's amount
+    cycle_min_length: int = 2  # hops (= parties) of a money cycle
+    cycle_max_length: int = 6
+    cycle_min_amount: float = 0.0  # smaller transfers take no part in cycles
+    risk_assets_rate: float = 0.01  # assets counted as 1 % a month beside the monthly income
+    risk_household_share: float = 0.3  # of the other household members' capacity
+    risk_tie_share: float = 0.2  # of the weighted mean capacity of the strongest contacts
+    risk_top_ties: int = 5
+    risk_damping: float = 0.85  # probability the default-exposure walk goes on at each step
+    risk_path_hops: int = 3  # longest exposure path shown
+    risk_dependence_share: float = 0.8  # of money with one counterparty: dependence flag
+    risk_dependence_min_transfers: int = 3
+    risk_company_min_counterparties: int = 5  # regular flows with this many: a company
     profile_top_contacts: int = 10  # strongest ties on a contact card
 
     def validated(self) -> Settings:

@@ -10,6 +10,7 @@ from __future__ import annotations
 __all__ = [
     "ConfigError",
     "InputError",
+    "OutputError",
     "RejectRateExceeded",
     "RelmineError",
     "StoreError",
@@ -38,6 +39,10 @@ class UnknownFileKind(InputError):
 
 class StoreError(RelmineError):
     """The store is missing, locked, corrupt or not writable."""
+
+
+class OutputError(RelmineError):
+    """An output file cannot be written (disk full, read-only folder, ...); the old one stays."""
 
 
 class RejectRateExceeded(RelmineError):

@@ -51,7 +51,7 @@ import polars as pl
 from relmine.config import Settings
 from relmine.errors import ConfigError, StoreError
 from relmine.register import node_map
-from relmine.store import Store
+from relmine.store import DIR_MODE, FILE_MODE, Store
 
 if TYPE_CHECKING:
     import igraph
@@ -584,14 +584,15 @@ def _cache_ties(ties: pl.DataFrame, folder: Path, path: Path) -> None:
     """Write ``ties`` to ``path`` atomically and keep the :data:`TIE_CACHE_KEEP` newest tables."""
     tmp = folder / f".{path.name}.{uuid.uuid4().hex}.tmp"
     try:
-        folder.mkdir(mode=0o700, exist_ok=True)
+        folder.mkdir(mode=DIR_MODE, exist_ok=True)
         ties.write_parquet(tmp, compression="zstd", compression_level=1, statistics=False)
+        os.chmod(tmp, FILE_MODE)
         os.replace(tmp, path)
         cached = sorted(folder.glob("ties-*.parquet"), key=lambda p: p.stat().st_mtime_ns)
         for old in cached[:-TIE_CACHE_KEEP]:
             old.unlink(missing_ok=True)
-    except OSError:
-        pass  # best effort: the table was built and is returned all the same
+    except (OSError, pl.exceptions.PolarsError):
+        pass  # best effort (disk full, read-only store): the table is returned all the same
     finally:
         tmp.unlink(missing_ok=True)
 

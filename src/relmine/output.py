@@ -17,8 +17,8 @@ from pathlib import Path
 
 import polars as pl
 
-from relmine.errors import ConfigError
-from relmine.store import atomic_write_bytes
+from relmine.errors import ConfigError, OutputError
+from relmine.store import atomic_write_bytes, write_failure
 
 __all__ = ["FORMATS", "format_for", "neutralise_formulas", "write_table"]
 
@@ -128,5 +128,11 @@ def write_table(
         path = Path(target)
         if path.parent and not path.parent.exists():
             raise ConfigError(f"cannot write {target}: folder {path.parent} does not exist")
-        atomic_write_bytes(path, data)
+        try:
+            atomic_write_bytes(path, data, mode=None)
+        except OSError as exc:
+            reason = write_failure(exc) or exc.strerror or type(exc).__name__
+            raise OutputError(
+                f"cannot write {target}: {reason}; a previous {path.name}, if any, is unchanged"
+            ) from None
     return fmt

@@ -12,15 +12,24 @@ Layout of a store directory::
 A run writes its part files into ``data/.tmp-<run>/``, renames that folder to ``data/<run>/`` and
 then atomically replaces ``manifest.json`` (write temporary, fsync, rename, fsync the folder).
 Readers only read parts the manifest names, so a run killed at any point leaves the store exactly as
-it was: its half-written folder is invisible, and the next writer removes it.
+it was: its half-written folder is invisible, and the next writer removes it. Committed parts are
+never changed or removed, so a reader that read the manifest keeps a consistent version while a
+writer commits the next one.
+
+The store holds bank and telecom data: its folders are created ``0700`` and its files ``0600``
+(readable by the owner only), whatever the umask. A write that fails because the disk is full, a
+file grew beyond a limit, or the file system is read-only becomes a :class:`StoreError` saying so;
+nothing of the run is committed.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
 import os
+import re
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -40,7 +49,14 @@ from relmine.schema import (
     REJECTS_STORE,
 )
 
-__all__ = ["TABLES", "Store", "Transaction", "atomic_write_bytes", "default_store_dir"]
+__all__ = [
+    "TABLES",
+    "Store",
+    "Transaction",
+    "atomic_write_bytes",
+    "default_store_dir",
+    "write_failure",
+]
 
 MANIFEST = "manifest.json"
 FORMAT_VERSION = 1
@@ -71,11 +87,46 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` so that readers see the old or the new file, never half."""
+#: Owner-only permissions of the store's files and folders.
+FILE_MODE, DIR_MODE = 0o600, 0o700
+
+#: Write failures that are the machine's state, not relmine's fault, and what to tell the user.
+_WRITE_FAILURES = {
+    errno.ENOSPC: "no space left on the device",
+    errno.EDQUOT: "the disk quota is exceeded",
+    errno.EFBIG: "a file would exceed the size limit",
+    errno.EROFS: "the file system is read-only",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "operation not permitted",
+}
+
+
+def write_failure(exc: BaseException) -> str | None:
+    """Why a write failed, in words, when it is one of the machine's states (disk full, ...).
+
+    Polars reports an I/O failure as its own error with ``(os error N)`` in the message rather
+    than as an :class:`OSError`, so both are recognised.
+    """
+    code = exc.errno if isinstance(exc, OSError) else None
+    if code is None:
+        found = re.search(r"os error (\d+)", str(exc))
+        code = int(found.group(1)) if found else None
+    return _WRITE_FAILURES.get(code) if code is not None else None
+
+
+def atomic_write_bytes(path: Path, data: bytes, *, mode: int | None = FILE_MODE) -> None:
+    """Replace ``path`` with ``data`` so that readers see the old or the new file, never half.
+
+    ``mode`` is the new file's permissions (owner-only by default, for the store); ``None``
+    leaves them to the umask, as for any file the user asked for.
+    """
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     try:
-        with open(tmp, "wb") as fh:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+        fd = os.open(tmp, flags, 0o666 if mode is None else mode)
+        with open(fd, "wb") as fh:
+            if mode is not None:
+                os.fchmod(fh.fileno(), mode)  # not narrowed or widened by the umask
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
@@ -129,8 +180,8 @@ class Store:
                 )
             settings = load_settings(None, **overrides)
             try:
-                root.mkdir(parents=True, exist_ok=True)
-                (root / "data").mkdir(exist_ok=True)
+                root.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
+                (root / "data").mkdir(exist_ok=True, mode=DIR_MODE)
                 with _locked(root):
                     if not manifest_path.is_file():
                         atomic_write_bytes(
@@ -164,29 +215,46 @@ class Store:
         return next((f for f in self.manifest["files"] if f["sha256"] == sha256), None)
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[Transaction]:
+    def transaction(self, *, wait: bool = True) -> Iterator[Transaction]:
         """Hold the writer lock and stage a change; it is committed only if the block completes.
 
         The manifest is re-read under the lock, so a writer that waited sees its predecessor's
-        commit. Leftovers of killed runs are removed first.
+        commit. Leftovers of killed runs are removed first. With ``wait=False`` a store that
+        another process is writing is an error instead of a wait.
+
+        Raises
+        ------
+        StoreError
+            If the store is being written and ``wait`` is false, or a write fails because the
+            disk is full, a size limit is reached or the file system is read-only (nothing of
+            the run is committed then).
         """
-        with _locked(self.root):
+        with _locked(self.root, wait=wait):
             self.manifest = json.loads((self.root / MANIFEST).read_text(encoding="utf-8"))
             self._remove_orphans()
             run = f"{self.manifest['version'] + 1:06d}-{uuid.uuid4().hex[:8]}"
             staging = self.root / "data" / f".tmp-{run}"
-            staging.mkdir(parents=True)
-            txn = Transaction(self, run, staging)
             try:
+                staging.mkdir(parents=True, mode=DIR_MODE)
+                txn = Transaction(self, run, staging)
                 yield txn
                 if txn.has_changes:
                     self._commit(txn)
+            except Exception as exc:
+                reason = write_failure(exc)
+                if reason is None:
+                    raise
+                raise StoreError(
+                    f"cannot write the store at {self.root}: {reason}; nothing of this run was "
+                    "stored (free space or fix the permissions, then run it again)"
+                ) from None
             finally:
                 shutil.rmtree(staging, ignore_errors=True)
 
     def _commit(self, txn: Transaction) -> None:
         final = self.root / "data" / txn.run
         for part in txn.staging.iterdir():
+            os.chmod(part, FILE_MODE)
             with open(part, "rb") as fh:
                 os.fsync(fh.fileno())
         os.rename(txn.staging, final)
@@ -242,14 +310,24 @@ def _dump(obj: Any) -> bytes:
 
 
 @contextlib.contextmanager
-def _locked(root: Path) -> Iterator[None]:
-    """Hold an exclusive ``flock`` on ``root/.lock``; a second writer waits for the first."""
+def _locked(root: Path, *, wait: bool = True) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``root/.lock``; a second writer waits for the first.
+
+    With ``wait=False`` the second writer fails at once instead (for cron jobs that must not
+    pile up behind a long run).
+    """
     try:
-        fd = os.open(root / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+        fd = os.open(root / ".lock", os.O_RDWR | os.O_CREAT, FILE_MODE)
     except OSError as exc:
         raise StoreError(f"cannot lock the store at {root}: {exc.strerror}") from None
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            raise StoreError(
+                f"the store at {root} is being written by another relmine process; "
+                "try again when it has finished, or run without --no-wait to wait for it"
+            ) from None
         yield
     finally:
         fcntl.flock(fd, fcntl.LOCK_UN)

@@ -377,6 +377,7 @@ def ingest(
     timezone: str | None = None,
     max_reject_rate: float | None = None,
     on_file: Callable[[FileResult], None] | None = None,
+    wait: bool = True,
 ) -> IngestReport:
     """Ingest files into the store at ``store_dir``, creating it if needed.
 
@@ -397,6 +398,8 @@ def ingest(
         Override the store's settings for this run.
     on_file : callable, optional
         Called with each file's result as soon as it is known (for progress output).
+    wait : bool
+        Wait for another process writing the store (default), or fail at once.
 
     Returns
     -------
@@ -422,7 +425,7 @@ def ingest(
     overrides = {"region": region, "timezone": timezone, "max_reject_rate": max_reject_rate}
     store = Store.open(store_dir, create=True, **overrides)
     results: list[FileResult] = []
-    with store.transaction() as txn:
+    with store.transaction(wait=wait) as txn:
         seen: set[str] = set()
         for path, dialect, file_kind in plan:
             digest = sha256_of(path)
