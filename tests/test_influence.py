@@ -187,7 +187,7 @@ def test_domino_is_reproducible_and_accepts_any_writing(
 def test_unknown_party_is_an_error_with_a_hint(sample_store: Path):
     run = run_cli("domino", "0999 000 000", "--store", sample_store)
     assert run.exit_code == 1
-    assert "is in no relationship of the graph" in run.stderr
+    assert "is no customer id, phone number or account in the store" in run.stderr
     assert "Traceback" not in run.stderr
 
 

@@ -708,6 +708,118 @@ def domino(
     _show_domino(ties, opened, party, seed, output, format, quiet)
 
 
+@app.command()
+@_handles_errors
+def profile(
+    party: Annotated[
+        str,
+        typer.Argument(
+            metavar="ID", help="Customer id, phone number (any writing) or account (IBAN)."
+        ),
+    ],
+    store: StoreOpt = None,
+    format: Annotated[StatusFormat, typer.Option("--format", help="table or json.")] = (
+        StatusFormat.table
+    ),
+    top: Annotated[
+        int | None, typer.Option("--top", min=1, help="Strongest contacts to list [10].")
+    ] = None,
+    households_file: Annotated[
+        Path | None,
+        typer.Option("--households", help="Read households from `relmine households -o FILE`."),
+    ] = None,
+    communities_file: Annotated[
+        Path | None,
+        typer.Option("--communities", help="Read communities from `relmine communities -o FILE`."),
+    ] = None,
+    method: Annotated[Method, typer.Option(help="Communities: louvain, leiden or cpm.")] = (
+        Method.louvain
+    ),
+    resolution: Annotated[float | None, typer.Option(help="Communities' resolution.")] = None,
+    seed: SeedOpt = 0,
+    ties_file: TiesOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    channels: ChannelsOpt = None,
+    log_format: LogFormatOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """The contact card of one customer, phone number or account."""
+    from relmine.graph import parse_channels
+    from relmine.profile import contact_card
+    from relmine.register import find_party
+    from relmine.render import card_renderables
+    from relmine.store import Store, default_store_dir
+
+    found = find_party(Store.open(default_store_dir(store)), party)
+    opened, window, ties = _ties(store, since, until, channels, ties_file)
+    card = contact_card(
+        opened,
+        found,
+        ties=ties,
+        window=window,
+        channels=parse_channels(channels),
+        top=top,
+        households=households_file,
+        communities=communities_file,
+        method=method.value,
+        resolution=resolution,
+        seed=seed,
+    )
+    if format is StatusFormat.json:
+        typer.echo(json.dumps(card.to_dict(), indent=2, ensure_ascii=False))
+        return
+    out = _out()
+    for shown in card_renderables(card):
+        out.print(shown)
+
+
+@app.command()
+@_handles_errors
+def path(
+    first: Annotated[str, typer.Argument(metavar="A", help="Customer id, phone or account.")],
+    second: Annotated[str, typer.Argument(metavar="B", help="Customer id, phone or account.")],
+    store: StoreOpt = None,
+    output: OutOpt = None,
+    format: Annotated[
+        TableFormat | None,
+        typer.Option("--format", help="Output format; without -o, writes to stdout."),
+    ] = None,
+    max_hops: Annotated[
+        int | None, typer.Option("--max-hops", min=1, help="Longest chain wanted [no limit].")
+    ] = None,
+    via_companies: Annotated[
+        bool,
+        typer.Option(
+            "--via-companies", help="Let chains pass through companies and hotline-like numbers."
+        ),
+    ] = False,
+    ties_file: TiesOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    channels: ChannelsOpt = None,
+    quiet: QuietOpt = False,
+    log_format: LogFormatOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """The strongest chain of relationships between two parties, and the one of fewest hops."""
+    from relmine.graph import excluded_parties
+    from relmine.paths import strongest_paths
+    from relmine.register import find_party
+    from relmine.store import Store, default_store_dir
+
+    opened = Store.open(default_store_dir(store))
+    a, b = (find_party(opened, text).node_id for text in (first, second))
+    _, _, ties = _ties(store, since, until, channels, ties_file)
+    apart = None if via_companies else excluded_parties(ties, opened, opened.settings)
+    result = strongest_paths(ties, a, b, max_hops=max_hops, apart=apart)
+    if output is None and format is not None:
+        output = "-"
+    _summary("path", result.summary(), output, quiet)
+    if output is not None or result.hops.height:
+        _emit(result.hops, output, format.value if format else None, "chains", quiet)
+
+
 def main() -> None:
     """Entry point of the ``relmine`` script."""
     app()

@@ -120,6 +120,8 @@ class Settings:
         at least three times ``--top``).
     domino_batch : int
         Cascades (party x run) simulated together; bounds the memory of the simulation.
+    profile_top_contacts : int
+        How many of a party's strongest ties ``relmine profile`` lists (``--top``).
     """
 
     region: str = "SK"
@@ -173,6 +175,7 @@ class Settings:
     domino_runs: int = 100  # Monte Carlo runs per party
     domino_candidates: int = 1000  # least number of parties whose domino is simulated
     domino_batch: int = 100_000  # cascades simulated together (memory bound)
+    profile_top_contacts: int = 10  # strongest ties on a contact card
 
     def validated(self) -> Settings:
         """Return self after checking every value, or raise :class:`ConfigError` saying which."""

@@ -57,4 +57,4 @@ class RejectRateExceeded(RelmineError):
 
 
 class UnknownParty(RelmineError):
-    """A customer id, phone number or account given on the command line is not in the graph."""
+    """A customer id, phone number or account given on the command line is not in the store."""

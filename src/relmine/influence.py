@@ -86,6 +86,7 @@ import polars as pl
 from relmine.config import Settings
 from relmine.errors import ConfigError, UnknownParty
 from relmine.graph import hotline_parties
+from relmine.register import find_party
 from relmine.store import Store
 
 __all__ = [
@@ -93,7 +94,6 @@ __all__ = [
     "WHAT_IF_COLUMNS",
     "DominoResult",
     "InfluenceResult",
-    "find_party",
     "rank_influencers",
     "what_if",
 ]
@@ -610,7 +610,13 @@ def what_if(
     """
     settings = settings or store.settings
     graph, _, _ = _build(ties, store, settings, include_companies=True)
-    node_id = find_party(party, store, graph.names)
+    # a node id of the graph as it is, else what the user typed resolved as ingest would
+    node_id = party if graph.names.is_in([party]).any() else find_party(store, party).node_id
+    if not graph.names.is_in([node_id]).any():
+        raise UnknownParty(
+            f"{party!r} is in no relationship of the graph; check --since, --until and "
+            "--channels, or give another customer id, phone number or account"
+        )
     v = int(graph.names.search_sorted(node_id))
     seeds = np.array([v], dtype=np.int64)
     threshold = settings.domino_threshold
@@ -682,48 +688,3 @@ def _carriers(
     names = graph.names
     via = [None if via_vertex[x] < 0 else names[int(via_vertex[x])] for x in nodes]
     return via, via_share[nodes]
-
-
-# ---------------------------------------------------------------------------------------------
-# finding a party from what a user typed
-# ---------------------------------------------------------------------------------------------
-
-
-def find_party(text: str, store: Store, names: pl.Series) -> str:
-    """The graph node a user means by ``text``: a customer id, phone or account in any writing.
-
-    Tried in order: the node id itself; the phone number normalised as ingest does (E.164 for
-    the store's region) and resolved through the register; the account number compacted (IBAN
-    check digits validated) and resolved.
-
-    Raises
-    ------
-    UnknownParty
-        If none of them is a node of the graph.
-    """
-    from relmine.ingest.identity import account_table, phone_table
-    from relmine.register import node_map
-
-    text = text.strip()
-    candidates = [text]
-    raw = pl.Series("raw", [text])
-    phone = phone_table(raw, region=store.settings.region)["phone"][0]
-    account = account_table(raw)["account"][0]
-    identifiers = [x for x in (phone, account) if x is not None]
-    if identifiers:
-        known = (
-            node_map(store)
-            .filter(pl.col("identifier").is_in(identifiers))
-            .collect()
-            .sort("identifier")
-        )
-        candidates += [*known["node_id"].to_list(), *identifiers]
-    present = pl.Series(candidates).is_in(names.implode())
-    for candidate, found in zip(candidates, present.to_list(), strict=True):
-        if found:
-            return candidate
-    raise UnknownParty(
-        f"{text!r} is in no relationship of the graph; give a customer id, a phone number or "
-        "an account number that appears in the store's calls or transfers (check --since, "
-        "--until and --channels)"
-    )

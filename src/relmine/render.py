@@ -10,6 +10,7 @@ from rich.table import Table
 from relmine.ingest.core import IngestReport
 
 __all__ = [
+    "card_renderables",
     "frame_table",
     "ingest_table",
     "quality_table",
@@ -137,3 +138,76 @@ def quality_table(quality: list[tuple[str, float, str]]) -> Table:
     for name, value, target in quality:
         table.add_row(name, f"{value:.3f}" if value != int(value) else f"{int(value)}", target)
     return table
+
+
+#: Shades of the activity grid, from no events to the busiest hour.
+_SHADES = " ·░▒▓█"
+
+
+def card_renderables(card: Any) -> list[Any]:
+    """A contact card (:class:`relmine.profile.ContactCard`) as rich tables, section by section.
+
+    The activity grid and the monthly trend have their own drawing; any other section is drawn
+    from its data: a record as a two-column table (lists of records under it as tables), a list
+    of records as a table. So a section added to the card needs no code here.
+    """
+    special = {"activity_grid": _grid_text, "monthly": _monthly_table}
+    shown: list[Any] = []
+    for section in card.sections:
+        draw = special.get(section.key)
+        shown.extend([draw(section)] if draw else _section_tables(section.title, section.data))
+    return shown
+
+
+def _section_tables(title: str, data: Any) -> list[Table]:
+    if isinstance(data, list):
+        return [_records_table(title, data)]
+    fields = Table(title=title, title_justify="left", show_header=False)
+    fields.add_column("what")
+    fields.add_column("value")
+    for name, value in data.items():
+        if not _is_records(value):
+            shown = ", ".join(map(str, value)) if isinstance(value, list) else _cell(value)
+            fields.add_row(name, shown)
+    nested = [_records_table(f"{title}: {k}", v) for k, v in data.items() if _is_records(v)]
+    return [fields, *nested]
+
+
+def _is_records(value: Any) -> bool:
+    return isinstance(value, list) and bool(value) and isinstance(value[0], dict)
+
+
+def _records_table(title: str, records: list[dict[str, Any]]) -> Table:
+    table = Table(title=title, title_justify="left")
+    if not records:
+        table.caption = "none"
+        return table
+    for name, value in records[0].items():
+        numeric = isinstance(value, int | float) and not isinstance(value, bool)
+        table.add_column(name, justify="right" if numeric else "left")
+    for record in records:
+        table.add_row(*(_cell(v) for v in record.values()))
+    return table
+
+
+def _grid_text(section: Any) -> Table:
+    """Hours across (two characters each), weekdays down, each hour a shade of the busiest's."""
+    counts = section.data["counts"]
+    top = max((max(row) for row in counts), default=0)
+    steps = len(_SHADES) - 1
+    table = Table(title=section.title, title_justify="left", box=None, pad_edge=False)
+    table.add_column("")
+    table.add_column("".join(f"{h:<12}" for h in (0, 6, 12, 18)))
+    table.add_column("events", justify="right")
+    for day, row in zip(section.data["weekdays"], counts, strict=True):
+        levels = [-(-n * steps // top) if top else 0 for n in row]  # ceil: any event shows
+        table.add_row(day, "".join(2 * _SHADES[level] for level in levels), f"{sum(row):,}")
+    table.caption = f"darkest: {top:,} calls and messages in one hour of one weekday"
+    return table
+
+
+def _monthly_table(section: Any) -> Table:
+    """Events per month and channel with a bar of the month's total."""
+    top = max((r["total"] for r in section.data), default=0)
+    bars = [{**r, "": "█" * round(20 * r["total"] / top)} for r in section.data] if top else []
+    return _records_table(section.title, bars or section.data)
