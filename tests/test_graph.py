@@ -204,10 +204,19 @@ def test_tie_cache_gives_the_same_table_and_follows_the_store(
     monkeypatch.setenv("RELMINE_TIE_CACHE", "false")
     assert graph_bytes("uncached.parquet") == built
     monkeypatch.delenv("RELMINE_TIE_CACHE")
-
-    # another window is another table, cached beside the first
-    assert graph_bytes("window.parquet", "--since", "2026-03-03") != built
+    # a setting the ties do not depend on keeps the table; one they depend on makes another
+    monkeypatch.setenv("RELMINE_HOUSEHOLD_MAX_SIZE", "5")
+    assert graph_bytes("households-setting.parquet") == built
+    assert len(list(cache.glob("ties-*.parquet"))) == 1
+    monkeypatch.setenv("RELMINE_TIE_ONE_WAY", "0.25")
+    assert graph_bytes("tie-setting.parquet") != built
     assert len(list(cache.glob("ties-*.parquet"))) == 2
+    monkeypatch.delenv("RELMINE_TIE_ONE_WAY")
+    monkeypatch.delenv("RELMINE_HOUSEHOLD_MAX_SIZE")
+
+    # another window is another table, cached beside the others
+    assert graph_bytes("window.parquet", "--since", "2026-03-03") != built
+    assert len(list(cache.glob("ties-*.parquet"))) == 3
 
     # a damaged cache file is rebuilt, not trusted
     for path in cache.glob("ties-*.parquet"):

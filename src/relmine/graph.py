@@ -34,7 +34,6 @@ time-dependent networks. J. Stat. Mech. P11005.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -513,6 +512,25 @@ def tie_features(
     return _add_home_distance(ties, store)
 
 
+#: The settings the tie table depends on (its cache key, :func:`load_ties`): the hours of the
+#: local-time shares and home cells, the weight's coefficients, and what a regular flow is.
+TIE_SETTINGS = (
+    "night_start",
+    "night_end",
+    "evening_start",
+    "work_start",
+    "work_end",
+    "tie_voice",
+    "tie_sms",
+    "tie_bank",
+    "tie_days",
+    "tie_one_way",
+    "tie_heavy_degree",
+    "regular_min_months",
+    "regular_amount_cv",
+    "regular_day_spread",
+)
+
 #: How many tie tables :func:`load_ties` keeps in a store's cache (one per window, channels and
 #: settings used most recently).
 TIE_CACHE_KEEP = 4
@@ -573,7 +591,7 @@ def _tie_key(store: Store, window: Window, channels: tuple[str, ...], settings: 
         "parts": store.manifest["tables"],
         "window": [str(window.since), str(window.until)],
         "channels": list(channels),
-        "settings": dataclasses.asdict(settings),
+        "settings": {name: getattr(settings, name) for name in TIE_SETTINGS},
         "relmine": __version__,
         "code": code,
     }
@@ -867,15 +885,14 @@ def to_igraph(ties: pl.DataFrame) -> tuple[igraph.Graph, pl.Series]:
     import igraph
 
     names = pl.concat([ties["a"], ties["b"]]).unique().sort()
-    index = pl.DataFrame({"node": names, "i": pl.arange(0, names.len(), eager=True)})
-    ends = (
-        ties.select("a", "b", "weight")
-        .join(index.rename({"node": "a", "i": "ia"}), on="a", how="left", maintain_order="left")
-        .join(index.rename({"node": "b", "i": "ib"}), on="b", how="left", maintain_order="left")
-    )
-    edges = ends.select("ia", "ib").to_numpy().astype(np.int64)
+    # a binary search in the sorted names numbers the ends: no hash join over millions of ties
+    ia = names.search_sorted(ties["a"]).to_numpy()
+    ib = names.search_sorted(ties["b"]).to_numpy()
+    # igraph reads a list of tuples faster than a NumPy array, which it takes element by element
+    # (4.0 s against 6.6 s for 5.4 M ties)
+    edges = list(zip(ia.tolist(), ib.tolist(), strict=True))
     graph = igraph.Graph(n=names.len(), edges=edges, directed=False)
-    graph.es["weight"] = ends["weight"].to_numpy()
+    graph.es["weight"] = ties["weight"].to_numpy()
     return graph, names
 
 
