@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import resource
 import signal
 import stat
@@ -189,3 +190,48 @@ def test_debug_tracebacks_show_no_local_variables(tmp_path: Path) -> None:
     assert "Traceback" in run.stderr and "ingest/core.py" in run.stderr
     assert secret not in run.stderr and secret[4:] not in run.stderr
     assert json.dumps(secret) not in run.stderr
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("graph",),
+        ("communities",),
+        ("households",),
+        ("influencers",),
+        ("cycles",),
+        ("risk",),
+        ("status",),
+    ],
+)
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_logs_name_no_phone_number_or_account(
+    sample_store: Path, tmp_path: Path, command: tuple[str, ...], log_format: str
+) -> None:
+    """What goes to stderr (summaries, progress, logs) never holds a raw identifier."""
+    out = ["-o", str(tmp_path / "out.parquet")] if command[0] != "status" else []
+    run = run_process(*command, "--store", sample_store, *out, "--log-format", log_format)
+    assert run.returncode == 0, run.stderr
+    assert run.stderr.strip() or command[0] == "status"
+    assert re.findall(r"\+\d{8,15}", run.stderr) == []  # E.164 numbers
+    assert re.findall(r"\b[A-Z]{2}\d{2}[A-Z0-9]{11,30}\b", run.stderr) == []  # IBANs
+
+
+def test_ingest_report_names_no_identifier_of_a_rejected_row(tmp_path: Path) -> None:
+    calls = tmp_path / "calls.csv"
+    calls.write_text(
+        "caller,callee,start_time\n"
+        "+421905111222,+421905333444,2026-03-01 10:00:00\n"
+        "+421905555666,,2026-03-01 10:00:00\n"  # rejected: missing callee
+        "+421905777888,+421905999000,not a time\n"  # rejected: bad timestamp
+    )
+    for log_format in ("text", "json"):
+        store = tmp_path / f"store-{log_format}"
+        run = run_process(
+            "ingest", calls, "--store", store, "--max-reject-rate", "1", "--log-format", log_format
+        )
+        assert run.returncode == 0, run.stderr
+        shown = run.stdout + run.stderr
+        assert "missing callee" in shown and "bad timestamp" in shown
+        for number in ("905111222", "905555666", "905777888", "905999000"):
+            assert number not in shown
