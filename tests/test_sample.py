@@ -62,3 +62,19 @@ def test_relmine_demo_runs_the_pipeline_and_agrees_with_the_truth(tmp_path: Path
     # A second run replaces the store rather than mixing two worlds.
     again = run_cli("demo", tmp_path / "demo", "--people", "200", "--seed", "4")
     assert again.exit_code == 0 and "DIFFERENT" not in again.stdout
+
+
+def test_relmine_demo_measures_every_analysis_against_the_truth(tmp_path: Path) -> None:
+    """The default demo world: households, communities, influencers and cycles meet targets."""
+    from relmine.demo import run_demo
+
+    result = run_demo(tmp_path / "demo")
+    quality = {name: value for name, value, _ in result.quality}
+    print("\n" + "\n".join(f"{name}: {value:.3f}" for name, value in quality.items()))
+    assert quality["household pairs: F1"] >= 0.90
+    assert quality["communities: NMI with the planted circles"] >= 0.90
+    assert quality["influencers: planted hubs in the top 10"] >= 0.85
+    assert quality["hotlines and companies among them"] == 0
+    assert quality["money cycles: planted cycles found"] == 1.0
+    for name in ("influencers", "cycles"):
+        assert result.outputs[name].is_file()

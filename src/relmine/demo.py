@@ -2272,14 +2272,23 @@ class DemoResult:
 
 
 def analysis_quality(
-    households: pl.DataFrame, communities: pl.DataFrame, truth_nodes: pl.DataFrame
+    households: pl.DataFrame,
+    communities: pl.DataFrame,
+    truth_nodes: pl.DataFrame,
+    *,
+    influencers: pl.DataFrame | None = None,
+    cycles: pl.DataFrame | None = None,
+    truth_cycles: pl.DataFrame | None = None,
 ) -> list[tuple[str, float, str]]:
-    """Measure households and communities against the world's truth.
+    """Measure the analyses against the world's truth.
 
     Returns ``(measure, value, target)`` rows: pairwise precision, recall and F1 of households
     (a pair is positive when both parties share a household), the normalised mutual information
     of communities with the planted circles (companies and hotlines are their own circle), and
-    the number of hotlines, employers, utilities and group companies placed in a household.
+    the number of hotlines, employers, utilities and group companies placed in a household; with
+    ``influencers``, the share of planted hubs among the top k (k = the number of hubs) and the
+    institutions among them; with ``cycles`` and ``truth_cycles``, the share of planted money
+    cycles found (same payers in the same order, from the same first booking day).
     """
     from relmine.communities import nmi
     from relmine.households import household_pairs
@@ -2299,13 +2308,38 @@ def analysis_quality(
         .filter(pl.col("role").is_in(institutions) & (pl.col("household_size") > 1))
         .height
     )
-    return [
+    quality = [
         ("household pairs: precision", precision, ">= 0.85"),
         ("household pairs: recall", recall, ">= 0.85"),
         ("household pairs: F1", f1, ">= 0.90"),
         ("communities: NMI with the planted circles", nmi(communities, circles), ">= 0.90"),
         ("hotlines and companies in a household", float(misplaced), "0"),
     ]
+    if influencers is not None:
+        hubs = truth_nodes.filter(pl.col("is_hub") == "true")
+        top = (
+            influencers.sort("rank")
+            .head(hubs.height)
+            .join(truth_nodes.select("node_id", "role", "is_hub"), on="node_id", how="left")
+        )
+        hit = top.filter(pl.col("is_hub") == "true").height / hubs.height if hubs.height else 0.0
+        wrong = top.filter(pl.col("role").is_in(institutions)).height
+        quality += [
+            (f"influencers: planted hubs in the top {hubs.height}", hit, ">= 0.85"),
+            ("hotlines and companies among them", float(wrong), "0"),
+        ]
+    if cycles is not None and truth_cycles is not None:
+        chain = pl.col("node_id").sort_by(pl.col("position").cast(pl.Int64)).str.join(" ")
+        planted = truth_cycles.group_by("cycle_id").agg(
+            payers=chain, day=pl.col("booked_at").str.slice(0, 10).min()
+        )
+        found = cycles.group_by("cycle_id").agg(
+            payers=chain, day=pl.col("booked_at").cast(pl.Date).cast(pl.String).min()
+        )
+        hits = planted.join(found, on=["payers", "day"], how="semi").height
+        share = hits / planted.height if planted.height else 1.0
+        quality.append(("money cycles: planted cycles found", share, "1"))
+    return quality
 
 
 def compare_with_truth(status: dict[str, Any], truth: dict[str, Any]) -> list[tuple[str, int, int]]:
@@ -2377,6 +2411,9 @@ def run_demo(directory: Path, *, people: int = 2000, seed: int = 0) -> DemoResul
         pl.read_parquet(outputs["households"]),
         pl.read_parquet(outputs["communities"]).select("node_id", "community_id"),
         pl.read_csv(world.truth / "nodes.csv", infer_schema=False),
+        influencers=pl.read_parquet(outputs["influencers"]),
+        cycles=pl.read_parquet(outputs["cycles"]),
+        truth_cycles=pl.read_csv(world.truth / "cycles.csv", infer_schema=False),
     )
     return DemoResult(
         world=world,
@@ -2394,22 +2431,28 @@ def run_demo(directory: Path, *, people: int = 2000, seed: int = 0) -> DemoResul
 
 
 def _analyse(store: Any, directory: Path) -> dict[str, Path]:
-    """Run graph, communities and households on the demo store; write their Parquet outputs."""
+    """Run the analyses on the demo store and write their Parquet outputs.
+
+    Graph, communities, households, influencers (all ranked customers) and money cycles, as
+    ``relmine graph|communities|households|influencers --top 0|cycles -o`` would write them.
+    """
     from relmine.communities import detect_communities
+    from relmine.cycles import find_cycles
     from relmine.graph import excluded_parties, load_ties
     from relmine.households import detect_households
+    from relmine.influence import rank_influencers
     from relmine.output import write_table
 
     ties = load_ties(store)  # cached in the store, for the commands the user runs next
     apart = excluded_parties(ties, store, store.settings)
-    communities = detect_communities(ties, seed=0, apart=apart).frame
-    households = detect_households(ties, store)
-    outputs = {
-        "ties": directory / "ties.parquet",
-        "communities": directory / "communities.parquet",
-        "households": directory / "households.parquet",
+    frames = {
+        "ties": ties,
+        "communities": detect_communities(ties, seed=0, apart=apart).frame,
+        "households": detect_households(ties, store),
+        "influencers": rank_influencers(ties, store, top=0, seed=0).frame,
+        "cycles": find_cycles(store).frame,
     }
-    write_table(ties, str(outputs["ties"]))
-    write_table(communities, str(outputs["communities"]))
-    write_table(households, str(outputs["households"]))
+    outputs = {name: directory / f"{name}.parquet" for name in frames}
+    for name, frame in frames.items():
+        write_table(frame, str(outputs[name]))
     return outputs
