@@ -153,7 +153,7 @@ def build_report(
     household_section = _household_section(homes, made, dpi)
     ranked = _influencers(ties, store, settings, influencers, top, seed, sources)
     table = _named(ranked, store)
-    events, activity = _activity(store, window, channels, made, dpi)
+    events, activity = _activity(store, ties, window, channels, made, settings)
     parts = _Parts(ties, nodes, found, homes, set(ranked["node_id"].to_list()), settings, seed)
     _draw_communities(parts, made)
     _draw_egos(parts, ranked["node_id"].head(settings.report_drawings).to_list(), made)
@@ -217,38 +217,43 @@ def _ingest_section(store: Store) -> dict[str, Any]:
 
 
 def _activity(
-    store: Store, window: Window, channels: tuple[str, ...], made: dict[str, Chart], dpi: int
+    store: Store,
+    ties: pl.DataFrame,
+    window: Window,
+    channels: tuple[str, ...],
+    made: dict[str, Chart],
+    settings: Settings,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Relationship events per channel, and calls and messages by local hour and weekday.
 
-    One pass over :func:`relmine.graph.relationship_events` (a transfer shown on two statements
-    once, a person's two SIMs one party) counted in Polars; transfers are booked by date, so the
-    grid holds calls and messages only.
+    The events per channel are the tie table's counts (``voice_n``, ``sms_n``, ``bank_n``: a
+    transfer shown on two statements once, a person's two SIMs one party). The grid is one pass
+    over the calls and messages of :func:`relmine.graph.relationship_events`, counted in Polars;
+    transfers are booked by date, so they are not in it (and their de-duplication is not paid
+    for).
     """
+    counted = {"voice": "voice_n", "sms": "sms_n", "bank": "bank_n"}
+    sums = ties.select(pl.col(counted[c]).sum() for c in channels).row(0) if channels else ()
+    events = {c: int(n or 0) for c, n in zip(channels, sums, strict=True)}
+    events["total"] = sum(events.values())
+    activity: dict[str, Any] = {"calls_and_messages": 0}
+    phone_channels = [c for c in channels if c != "bank"]
+    if not phone_channels:
+        return events, activity
     counts = (
-        relationship_events(store, window=window, channels=channels)
-        .group_by(
-            pl.col("channel").cast(pl.String),
-            day=pl.col("ts_local").dt.weekday() - 1,
-            hour=pl.col("ts_local").dt.hour(),
-        )
+        relationship_events(store, window=window, channels=phone_channels)
+        .group_by(day=pl.col("ts_local").dt.weekday() - 1, hour=pl.col("ts_local").dt.hour())
         .agg(n=pl.len())
         .collect(engine="streaming")
     )
-    per_channel = counts.group_by("channel").agg(pl.col("n").sum())
-    found = dict(per_channel.iter_rows())
-    events = {c: int(found.get(c, 0)) for c in channels}
-    events["total"] = sum(events.values())
-    phone = (
-        counts.filter(pl.col("channel") != "bank").group_by("day", "hour").agg(pl.col("n").sum())
-    )
     grid = np.zeros((len(WEEKDAYS), 24), dtype=np.int64)
-    grid[phone["day"].to_numpy(), phone["hour"].to_numpy()] = phone["n"].to_numpy()
-    activity: dict[str, Any] = {"calls_and_messages": int(grid.sum())}
+    grid[counts["day"].to_numpy(), counts["hour"].to_numpy()] = counts["n"].to_numpy()
+    activity["calls_and_messages"] = int(grid.sum())
     if grid.sum():
         day, hour = np.unravel_index(int(np.argmax(grid)), grid.shape)
         activity["busiest"] = f"{WEEKDAYS[day]} {hour:02d}:00-{hour:02d}:59"
-        night = [h for h in range(24) if h >= 22 or h < 6]
+        night = [h for h in range(24) if h >= settings.night_start or h < settings.night_end]
+        activity["night_hours"] = f"{settings.night_start:02d}-{settings.night_end:02d}"
         activity["night_share"] = round(float(grid[:, night].sum() / grid.sum()), 4)
         activity["weekend_share"] = round(float(grid[5:].sum() / grid.sum()), 4)
         made["activity"] = charts.heatmap_chart(
@@ -256,7 +261,7 @@ def _activity(
             list(WEEKDAYS),
             name="activity",
             title="calls and messages by local hour and weekday",
-            dpi=dpi,
+            dpi=settings.report_dpi,
         )
     return events, activity
 
@@ -594,7 +599,11 @@ def _draw_egos(parts: _Parts, egos: list[str], made: dict[str, Chart]) -> None:
             .otherwise(pl.lit(charts.ROLE_COLOURS["other"]))
         ).to_series()
         ties_of_ego = int(degree[0]) if degree.len() else 0
-        shown = f"{contacts.height} strongest of {ties_of_ego:,} contacts"
+        shown = (
+            f"{contacts.height} strongest of {ties_of_ego:,} contacts"
+            if contacts.height < ties_of_ego
+            else f"all {ties_of_ego:,} contacts"
+        )
         made[f"ego_{i}"] = charts.network_chart(
             _drawing(parts, members, colour, [ego]),
             name=f"ego_{i}",
