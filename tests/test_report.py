@@ -22,7 +22,7 @@ from PIL import Image
 
 from conftest import SAMPLE, run_cli, run_process
 
-CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM = Path(shutil.which("chromium") or "/usr/bin/chromium")
 XSS_SCRIPT = "<script>alert(1)</script>"
 XSS_IMAGE = "<img src=x onerror=\"document.body.setAttribute('data-pwned','1')\">"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -203,6 +203,22 @@ def test_errors_say_what_to_do(sample_store: Path, outputs: dict, tmp_path: Path
     assert piped.returncode == 1 and "-o FILE.md" in piped.stderr
     nowhere = run_process("report", "--store", sample_store, "-o", tmp_path / "no" / "r.html")
     assert nowhere.returncode == 1 and "does not exist" in nowhere.stderr
+
+
+def test_settings_bound_the_drawings(
+    sample_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RELMINE_REPORT_DRAWINGS", "1")
+    monkeypatch.setenv("RELMINE_REPORT_DRAW_MAX_NODES", "20")
+    page = _report(sample_store, tmp_path / "small.html", "--top", "5")
+    assert page.count("<img") == CHARTS - 4  # one community and one influencer drawn
+    assert re.search(r"community 1: [\d,]+ members \(20 strongest shown\)", page)
+    assert re.search(r"influencer #1 \S+: 19 strongest of [\d,]+ contacts", page)
+    section = page.split('id="influencers"')[1].split("</table>")[0]
+    assert section.count("<tr><td") == 5
+    monkeypatch.setenv("RELMINE_REPORT_DRAW_MAX_NODES", "1")
+    run = run_cli("report", "--store", sample_store, "-o", tmp_path / "r.html")
+    assert run.exit_code == 1 and "report_draw_max_nodes must be at least 2" in run.stderr
 
 
 def test_html_to_stdout(sample_store: Path) -> None:

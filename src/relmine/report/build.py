@@ -142,6 +142,7 @@ def build_report(
     top = settings.report_top_influencers if top is None else top
     if top < 1:
         raise ConfigError("the influencer table needs at least one row (--top must be ≥ 1)")
+    _check(settings)
     dpi = settings.report_dpi
     sources: dict[str, str] = {}
     made: dict[str, Chart] = {}
@@ -179,6 +180,14 @@ def build_report(
         settings=shown,
         charts=made,
     )
+
+
+def _check(settings: Settings) -> None:
+    """The ``report_*`` settings, or a :class:`ConfigError` naming the one that is off."""
+    least = {"report_dpi": 20, "report_draw_max_nodes": 2, "report_drawings": 0}
+    for name, low in least.items():
+        if getattr(settings, name) < low:
+            raise ConfigError(f"setting {name} must be at least {low} (relmine.toml or env)")
 
 
 def _version() -> str:
