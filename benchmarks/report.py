@@ -40,6 +40,7 @@ def main() -> None:
     parser.add_argument("--store", type=Path, help="An existing store (read only).")
     for name in OUTPUTS:
         parser.add_argument(f"--{name}", type=Path, help=f"Its `relmine {name} -o` output.")
+    parser.add_argument("--keep", type=Path, help="Copy the report to this file.")
     args = parser.parse_args()
 
     WORK.mkdir(exist_ok=True)
@@ -71,6 +72,8 @@ def main() -> None:
         result = measure("relmine report (outputs given)", cmd, rows=events)
         size = out.stat().st_size
         page = out.read_text(encoding="utf-8")
+        if args.keep is not None:
+            shutil.copyfile(out, args.keep)
         charts = len(re.findall(r'<img src="data:image/png;base64,', page))
         print(f"report: {result.seconds:.1f} s, {result.peak_rss_mb:,.0f} MiB, {size:,} bytes")
         print(f"charts embedded: {charts}")

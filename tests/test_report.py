@@ -212,7 +212,7 @@ def test_settings_bound_the_drawings(
     monkeypatch.setenv("RELMINE_REPORT_DRAW_MAX_NODES", "20")
     page = _report(sample_store, tmp_path / "small.html", "--top", "5")
     assert page.count("<img") == CHARTS - 4  # one community and one influencer drawn
-    assert re.search(r"community 1: [\d,]+ members \(20 strongest shown\)", page)
+    assert re.search(r"community 1: [\d,]+ members \(20 shown\)", page)
     assert re.search(r"influencer #1 \S+: 19 strongest of [\d,]+ contacts", page)
     section = page.split('id="influencers"')[1].split("</table>")[0]
     assert section.count("<tr><td") == 5

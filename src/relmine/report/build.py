@@ -53,7 +53,8 @@ class Report:
     Attributes
     ----------
     meta : dict
-        ``version``, ``store``, ``store_version``, ``window``, ``channels``, ``seed``.
+        ``version``, ``store``, ``store_version``, ``window``, ``channels``, ``seed``,
+        ``draw_max_nodes``.
     sources : dict
         For communities, households and influencers: computed (with how) or the file read.
     ingest, events, graph, communities, households, activity : dict
@@ -165,6 +166,7 @@ def build_report(
         "window": {"since": _day(window.since), "until": _day(window.until)},
         "channels": list(channels),
         "seed": seed,
+        "draw_max_nodes": settings.report_draw_max_nodes,
     }
     shown = [(f.name, str(getattr(settings, f.name))) for f in dataclasses.fields(settings)]
     return Report(
@@ -510,18 +512,47 @@ def _drawing(parts: _Parts, members: pl.DataFrame, colour: pl.Series, focus: lis
     )
 
 
-def _strongest(parts: _Parts, candidates: pl.DataFrame, limit: int) -> pl.DataFrame:
-    """The ``limit`` candidates with the largest strength, then sorted by node id."""
-    return (
-        candidates.join(parts.nodes.select("node_id", "strength"), on="node_id", how="left")
-        .sort(["strength", "node_id"], descending=[True, False], nulls_last=True)
-        .head(limit)
-        .sort("node_id")
+def _core(parts: _Parts, members: pl.DataFrame, limit: int) -> pl.DataFrame:
+    """At most ``limit`` members, grown from the strongest one along the strongest ties.
+
+    The strongest members of a community of thousands are mostly not tied to one another, so
+    their drawing would be a cloud of dots. Instead the drawing grows like Prim's algorithm in
+    batches: each round adds the members not yet drawn with the most tie weight to those drawn
+    (``limit / 10`` at a time, largest first, ties by node id), and a new start from the next
+    strongest member when no tie leads out. Returns ``node_id``, ``strength``, sorted by node id.
+    """
+    ranked = members.join(parts.nodes.select("node_id", "strength"), on="node_id", how="left")
+    ranked = ranked.sort(["strength", "node_id"], descending=[True, False], nulls_last=True)
+    if ranked.height <= limit:
+        return ranked.sort("node_id")
+    ids = ranked["node_id"].implode()
+    inside = parts.ties.lazy().filter(pl.col("a").is_in(ids) & pl.col("b").is_in(ids))
+    inside = inside.select("a", "b", "weight").collect()
+    arcs = pl.concat(
+        [inside.select(u="a", v="b", w="weight"), inside.select(u="b", v="a", w="weight")]
     )
+    batch = max(1, limit // 10)
+    chosen = ranked.head(1).select("node_id")
+    while chosen.height < limit:  # a round per batch (about ten), not per member
+        leads = arcs.join(chosen, left_on="u", right_on="node_id", how="semi").join(
+            chosen, left_on="v", right_on="node_id", how="anti"
+        )
+        if leads.height:
+            added = (
+                leads.group_by(node_id="v")
+                .agg(w=pl.col("w").sum())
+                .sort(["w", "node_id"], descending=[True, False])
+                .head(min(batch, limit - chosen.height))
+                .select("node_id")
+            )
+        else:
+            added = ranked.join(chosen, on="node_id", how="anti").head(1).select("node_id")
+        chosen = pl.concat([chosen, added])
+    return chosen.join(ranked, on="node_id", how="left").sort("node_id")
 
 
 def _draw_communities(parts: _Parts, made: dict[str, Chart]) -> None:
-    """The largest communities (at least three members), their strongest members each.
+    """The largest communities (at least three members), each by its core (:func:`_core`).
 
     Members of one household share a colour; parties in no household are grey; influencers of
     the table are red and labelled.
@@ -535,7 +566,7 @@ def _draw_communities(parts: _Parts, made: dict[str, Chart]) -> None:
     )
     for cid, size in largest.select("community_id", "community_size").iter_rows():
         members = parts.communities.filter(pl.col("community_id") == cid).select("node_id")
-        members = _strongest(parts, members, settings.report_draw_max_nodes)
+        members = _core(parts, members, settings.report_draw_max_nodes)
         groups = members.join(parts.households, on="node_id", how="left").sort("node_id")
         order = groups.filter(pl.col("household_size") > 1)["household_id"].unique().sort()
         palette = charts.GROUP_COLOURS
@@ -551,7 +582,7 @@ def _draw_communities(parts: _Parts, made: dict[str, Chart]) -> None:
             .otherwise(pl.col("_c").fill_null(charts.ROLE_COLOURS["other"]))
         )
         focus = [n for n in members["node_id"].to_list() if n in parts.influencers]
-        shown = f"{members.height} strongest shown" if members.height < size else "all shown"
+        shown = f"{members.height} shown" if members.height < size else "all shown"
         made[f"community_drawing_{cid}"] = charts.network_chart(
             _drawing(parts, members, coloured["colour"], focus),
             name=f"community_drawing_{cid}",
