@@ -820,6 +820,76 @@ def path(
         _emit(result.hops, output, format.value if format else None, "chains", quiet)
 
 
+class ReportFormat(StrEnum):
+    html = "html"
+    md = "md"
+
+
+def _output_file(kind: str) -> Any:
+    return Annotated[
+        Path | None,
+        typer.Option(f"--{kind}", help=f"Read {kind} from `relmine {kind} -o FILE`."),
+    ]
+
+
+@app.command()
+@_handles_errors
+def report(
+    store: StoreOpt = None,
+    output: Annotated[
+        str | None,
+        typer.Option("--output", "-o", help="Write to FILE (.html or .md), or - (HTML, stdout)."),
+    ] = None,
+    format: Annotated[
+        ReportFormat | None,
+        typer.Option("--format", help="html, or md (Markdown with PNG charts beside it)."),
+    ] = None,
+    communities_file: _output_file("communities") = None,
+    households_file: _output_file("households") = None,
+    influencers_file: _output_file("influencers") = None,
+    top: Annotated[
+        int | None, typer.Option("--top", min=1, help="Rows of the influencer table [20].")
+    ] = None,
+    method: Annotated[Method, typer.Option(help="Communities: louvain, leiden or cpm.")] = (
+        Method.louvain
+    ),
+    resolution: Annotated[float | None, typer.Option(help="Communities' resolution.")] = None,
+    seed: SeedOpt = 0,
+    ties_file: TiesOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    channels: ChannelsOpt = None,
+    quiet: QuietOpt = False,
+    log_format: LogFormatOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """An HTML report with charts (or Markdown): ingest, graph, groups, influencers, activity."""
+    from relmine.graph import parse_channels
+    from relmine.report import build_report, write_report
+
+    opened, window, ties = _ties(store, since, until, channels, ties_file)
+    content = build_report(
+        opened,
+        ties,
+        window=window,
+        channels=parse_channels(channels),
+        seed=seed,
+        communities=communities_file,
+        households=households_file,
+        influencers=influencers_file,
+        method=method.value,
+        resolution=resolution,
+        top=top,
+    )
+    fmt = format.value if format else None
+    target = output or ("report.md" if fmt == "md" else "report.html")
+    done = write_report(content, target, fmt=fmt)
+    if not quiet and (target != "-" or _log_json()):
+        size = f"{done['bytes'] / 1024:,.0f} KiB"
+        beside = f", charts in {done['folder']}" if "folder" in done else ""
+        _err(f"wrote {target} ({done['format']}, {size}, {done['charts']} charts{beside})", **done)
+
+
 def main() -> None:
     """Entry point of the ``relmine`` script."""
     app()

@@ -122,6 +122,16 @@ class Settings:
         Cascades (party x run) simulated together; bounds the memory of the simulation.
     profile_top_contacts : int
         How many of a party's strongest ties ``relmine profile`` lists (``--top``).
+    report_top_influencers : int
+        Rows of the influencer table of ``relmine report`` (``--top``).
+    report_drawings : int
+        How many of the largest communities, and of the top influencers' contacts, a report
+        draws (each).
+    report_draw_max_nodes : int
+        Most parties in one drawing: a community's strongest members, an influencer and its
+        strongest contacts.
+    report_dpi : int
+        Resolution of the report's PNG charts (dots per inch; a chart is 6.4 inches wide).
     """
 
     region: str = "SK"
@@ -176,6 +186,10 @@ class Settings:
     domino_candidates: int = 1000  # least number of parties whose domino is simulated
     domino_batch: int = 100_000  # cascades simulated together (memory bound)
     profile_top_contacts: int = 10  # strongest ties on a contact card
+    report_top_influencers: int = 20  # rows of the report's influencer table
+    report_drawings: int = 3  # largest communities and top influencers drawn, each
+    report_draw_max_nodes: int = 150  # parties in one drawing at most (the strongest)
+    report_dpi: int = 100  # resolution of the report's PNG charts
 
     def validated(self) -> Settings:
         """Return self after checking every value, or raise :class:`ConfigError` saying which."""

@@ -49,6 +49,7 @@ _TIME = "%Y-%m-%d %H:%M:%S"
 _GROUP_COLUMNS = {
     "households": ("node_id", "household_id", "household_size", "confidence", "evidence"),
     "communities": ("node_id", "community_id", "community_size"),
+    "influencers": ("rank", "node_id", "score"),  # read by relmine.report
 }
 
 
