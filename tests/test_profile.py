@@ -183,3 +183,30 @@ def test_party_without_ties_in_the_channels(sample_store: Path) -> None:
     assert (
         run_cli("profile", phone_only, "--store", sample_store, "--channels", "bank").exit_code == 0
     )
+
+
+def test_influence_and_risk_sections(sample_store: Path, card: dict, tmp_path: Path) -> None:
+    hubs = TRUTH.filter(pl.col("is_hub") == "true")["node_id"].sort()
+    hub = _card(sample_store, hubs[0])
+    assert hub["influence"]["rank"] <= hubs.len()  # a planted hub ranks among the top k
+    assert hub["influence"]["domino"] > 0
+    assert "their churn would take about" in hub["influence"]["explanation"]
+    assert card["influence"]["ranked"] > 1000
+    assert card["risk"]["exposure_rank"] >= 1 and card["risk"]["network_capacity"] > 0
+    assert card["risk"]["explanation"].startswith("capacity ")
+    # a hotline is no influencer, and says why
+    hotline = TRUTH.filter(pl.col("role") == "hotline")["node_id"][0]
+    assert _card(sample_store, hotline)["influence"]["explanation"].startswith(
+        "not an influencer: hotline-like"
+    )
+    # read from the commands' outputs: the same figures
+    influencers, risk = tmp_path / "i.parquet", tmp_path / "r.parquet"
+    assert (
+        run_cli("influencers", "--store", sample_store, "--top", "0", "-o", influencers).exit_code
+        == 0
+    )
+    assert run_cli("risk", "--store", sample_store, "-o", risk).exit_code == 0
+    read = _card(sample_store, PERSON, "--influencers", influencers, "--risk", risk)
+    for section in ("influence", "risk"):
+        assert read[section].pop("source") != card[section]["source"]
+        assert read[section] == {k: v for k, v in card[section].items() if k != "source"}

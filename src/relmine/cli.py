@@ -732,6 +732,15 @@ def profile(
         Path | None,
         typer.Option("--communities", help="Read communities from `relmine communities -o FILE`."),
     ] = None,
+    influencers_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--influencers", help="Read ranks from `relmine influencers --top 0 -o FILE`."
+        ),
+    ] = None,
+    risk_file: Annotated[
+        Path | None, typer.Option("--risk", help="Read risk figures from `relmine risk -o FILE`.")
+    ] = None,
     method: Annotated[Method, typer.Option(help="Communities: louvain, leiden or cpm.")] = (
         Method.louvain
     ),
@@ -762,6 +771,8 @@ def profile(
         top=top,
         households=households_file,
         communities=communities_file,
+        influencers=influencers_file,
+        risk=risk_file,
         method=method.value,
         resolution=resolution,
         seed=seed,

@@ -50,7 +50,20 @@ _GROUP_COLUMNS = {
     "households": ("node_id", "household_id", "household_size", "confidence", "evidence"),
     "communities": ("node_id", "community_id", "community_size"),
     "influencers": ("rank", "node_id", "score"),  # read by relmine.report
+    "risk": ("exposure_rank", "node_id", "exposure", "network_capacity", "explanation"),
 }
+
+#: What the influence and risk sections show of the party's row.
+_INFLUENCE_KEYS = ("rank", "score", "reach", "dependents", "domino", "explanation")
+_RISK_KEYS = (
+    "exposure_rank",
+    "exposure",
+    "exposure_via",
+    "network_capacity",
+    "in_cycle",
+    "single_counterparty",
+    "explanation",
+)
 
 
 @dataclass(frozen=True)
@@ -130,6 +143,8 @@ class _Context:
     households_file: Path | None = None
     communities_file: Path | None = None
     community_options: dict[str, Any] = field(default_factory=dict)
+    influencers_file: Path | None = None
+    risk_file: Path | None = None
 
     @property
     def node(self) -> str:
@@ -172,6 +187,28 @@ class _Context:
             f"{found.method}, resolution {found.resolution}, seed {self.community_options['seed']}"
         )
         return found.frame.lazy(), source
+
+    @cached_property
+    def influencers(self) -> tuple[pl.LazyFrame, pl.DataFrame | None, str]:
+        """Every ranked party, why the others are not ranked (when computed), the source."""
+        if self.influencers_file is not None:
+            path = self.influencers_file
+            return _scan_output(path, "influencers"), None, str(path)
+        from relmine.influence import rank_influencers
+
+        seed = self.community_options.get("seed", 0)
+        found = rank_influencers(self.ties, self.store, top=0, seed=seed, settings=self.settings)
+        return found.frame.lazy(), found.excluded, f"computed, seed {seed}"
+
+    @cached_property
+    def risk(self) -> tuple[pl.LazyFrame, str]:
+        """Every register customer's network risk, and where it comes from."""
+        if self.risk_file is not None:
+            return _scan_output(self.risk_file, "risk"), str(self.risk_file)
+        from relmine.risk import network_risk
+
+        found = network_risk(self.ties, self.store, window=self.window, settings=self.settings)
+        return found.lazy(), "computed"
 
 
 def _identity(ctx: _Context) -> Section:
@@ -322,6 +359,47 @@ def _community(ctx: _Context) -> Section:
     return Section("community", "community", record)
 
 
+def _influence(ctx: _Context) -> Section:
+    """The party's influence rank, score and domino (the customers its churn would take)."""
+    record: dict[str, Any] = dict.fromkeys([*_INFLUENCE_KEYS, "ranked", "source"])
+    if ctx.contacts.height == 0:
+        record["explanation"] = "no ties in this window and these channels"
+        return Section("influence", "influence", record)
+    ranked, excluded, record["source"] = ctx.influencers
+    record["ranked"] = ranked.select(pl.len()).collect().item()
+    mine = ranked.filter(pl.col("node_id") == ctx.node).collect()
+    if mine.height:
+        shown = [k for k in _INFLUENCE_KEYS if k in mine.columns]
+        record |= mine.select(shown).to_dicts()[0]
+        return Section("influence", "influence", record)
+    why = excluded.filter(pl.col("node_id") == ctx.node) if excluded is not None else None
+    record["explanation"] = (
+        f"not an influencer: {why['reason'][0]}"
+        if why is not None and why.height
+        else "not among the influencers read"
+    )
+    return Section("influence", "influence", record)
+
+
+def _risk(ctx: _Context) -> Section:
+    """The customer's network credit capacity, exposure to defaults and risk flags."""
+    record: dict[str, Any] = dict.fromkeys([*_RISK_KEYS, "source"])
+    if not ctx.party.in_register:
+        record["explanation"] = "not a customer of the register: no risk figures"
+        return Section("risk", "network risk", record)
+    if ctx.contacts.height == 0:
+        record["explanation"] = "no ties in this window and these channels"
+        return Section("risk", "network risk", record)
+    frame, record["source"] = ctx.risk
+    mine = frame.filter(pl.col("node_id") == ctx.node).collect()
+    if mine.height == 0:
+        record["explanation"] = "not in the risk figures read"
+        return Section("risk", "network risk", record)
+    shown = [k for k in _RISK_KEYS if k in mine.columns]
+    record |= mine.select(shown).to_dicts()[0]
+    return Section("risk", "network risk", record)
+
+
 #: The sections of a card, in order: each a function of the context returning a Section.
 SECTIONS: tuple[Callable[[_Context], Section], ...] = (
     _identity,
@@ -331,6 +409,8 @@ SECTIONS: tuple[Callable[[_Context], Section], ...] = (
     _monthly,
     _household,
     _community,
+    _influence,
+    _risk,
 )
 
 
@@ -345,6 +425,8 @@ def contact_card(
     top: int | None = None,
     households: Path | None = None,
     communities: Path | None = None,
+    influencers: Path | None = None,
+    risk: Path | None = None,
     method: str = "louvain",
     resolution: float | None = None,
     seed: int = 0,
@@ -365,9 +447,10 @@ def contact_card(
         The store's by default.
     top : int, optional
         Strongest contacts to list [``profile_top_contacts``].
-    households, communities : Path, optional
-        Outputs of ``relmine households`` / ``relmine communities`` (Parquet, CSV, JSON or
-        NDJSON) to read the party's groups from instead of computing them for the whole graph.
+    households, communities, influencers, risk : Path, optional
+        Outputs of ``relmine households`` / ``communities`` / ``influencers --top 0`` /
+        ``risk`` (Parquet, CSV, JSON or NDJSON) to read the party's groups, rank and risk from
+        instead of computing them for the whole graph.
     method, resolution, seed
         Of the communities computed when no file is given (as ``relmine communities``).
 
@@ -375,7 +458,7 @@ def contact_card(
     -------
     ContactCard
         Sections ``identity``, ``activity``, ``top_contacts``, ``activity_grid``, ``monthly``,
-        ``household``, ``community`` (:data:`SECTIONS`).
+        ``household``, ``community``, ``influence``, ``risk`` (:data:`SECTIONS`).
 
     Raises
     ------
@@ -406,6 +489,8 @@ def contact_card(
         households_file=households,
         communities_file=communities,
         community_options=options,
+        influencers_file=influencers,
+        risk_file=risk,
     )
     return ContactCard(party.node_id, tuple(build(ctx) for build in SECTIONS))
 
