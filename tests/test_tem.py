@@ -7,8 +7,8 @@ from pathlib import Path
 import phonenumbers
 import polars as pl
 import pytest
-from conftest import DATA, ROOT, SAMPLE, run_cli
 
+from conftest import DATA, ROOT, SAMPLE, run_cli
 from relmine.demo_corporate import CORPORATE_TARIFF, make_corporate_world
 from relmine.ingest.identity import phone_types
 

@@ -625,8 +625,12 @@ def _partner_names(store: Store, watch_list: pl.DataFrame) -> pl.DataFrame:
 
 
 def _cents(micro: pl.Expr) -> pl.Expr:
-    """Millionths of the currency -> amount rounded to cents (half up)."""
-    return ((micro + 5_000) // 10_000) / 100
+    """Millionths of the currency -> amount rounded to cents (half up).
+
+    ``.round(2)``: Polars divides by a literal as a multiplication, which can miss the nearest
+    double (14.040000000000001); rounding gives it back.
+    """
+    return (((micro + 5_000) // 10_000) / 100).round(2)
 
 
 def _minutes(seconds: pl.Expr) -> pl.Expr:
@@ -730,7 +734,7 @@ def _usage(
             top_partners=pl.concat_str(
                 pl.coalesce("partner_name", "partner_id"),
                 pl.lit(" ("),
-                pl.col("cost").map_elements(lambda c: f"{c:.2f}", return_dtype=pl.String),
+                _amount_text((pl.col("cost") * 100).round(0).cast(pl.Int64)),
                 pl.lit(")"),
             )
             .sort_by("rank")
@@ -846,7 +850,7 @@ def _totals(
         ("external made", int((~events["internal"] & events["outgoing"]).sum())),
         ("external received", int((~events["outgoing"]).sum())),
         ("billed minutes", int(outgoing["billed_s"].sum()) // 60),
-        (f"total cost ({tariff.currency})", ((micro + 5_000) // 10_000) / 100),
+        (f"total cost ({tariff.currency})", f"{((micro + 5_000) // 10_000) / 100:,.2f}"),
         ("anomalies", anomalies.height),
         *((f"  {kind}", n) for kind, n in by_kind),
     ]
@@ -891,12 +895,15 @@ def _anomalies(
     return frame.select(list(_ANOMALY_SCHEMA)).sort("node_id", "anomaly", "first_at", "partner")
 
 
+def _amount_text(cents: pl.Expr) -> pl.Expr:
+    """Whole cents as text with two decimals (``1234`` -> ``12.34``)."""
+    whole = (cents // 100).cast(pl.String)
+    return pl.concat_str(whole, pl.lit("."), (cents % 100).cast(pl.String).str.zfill(2))
+
+
 def _money_text(currency: str) -> Any:
     def text(micro: pl.Expr) -> pl.Expr:
-        cents = (micro + 5_000) // 10_000
-        whole = (cents // 100).cast(pl.String)
-        frac = (cents % 100).cast(pl.String).str.zfill(2)
-        return pl.concat_str(whole, pl.lit("."), frac, pl.lit(f" {currency}"))
+        return pl.concat_str(_amount_text((micro + 5_000) // 10_000), pl.lit(f" {currency}"))
 
     return text
 
