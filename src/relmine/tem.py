@@ -113,6 +113,7 @@ _DESTINATION = pl.Enum(DESTINATIONS)
 #: benchmark world the in-memory engine's joins and group-bys were about 20 % faster and took
 #: 15 % less memory than the streaming engine's.
 _ENGINE = "in-memory"
+_GROUP_ENGINE = "streaming"
 
 
 @dataclass(frozen=True)
@@ -451,12 +452,15 @@ def _priced_events(
     cdr = window.filter(store.scan("cdr")).select(
         "caller", "callee", "ts_local", "duration_s", "type", "roaming_country"
     )
-    codes = staff.lazy().select("phone", "nk", "dk")
-    a = codes.rename({"phone": "caller", "nk": "a", "dk": "a_dept"})
-    b = codes.rename({"phone": "callee", "nk": "b", "dk": "b_dept"})
+    codes = staff.lazy().select(key=_phone_key(pl.col("phone")), nk="nk", dk="dk")
+    a = codes.rename({"key": "caller_key", "nk": "a", "dk": "a_dept"})
+    b = codes.rename({"key": "callee_key", "nk": "b", "dk": "b_dept"})
     ours = (
-        cdr.join(a, on="caller", how="left")
-        .join(b, on="callee", how="left")
+        cdr.with_columns(
+            caller_key=_phone_key(pl.col("caller")), callee_key=_phone_key(pl.col("callee"))
+        )
+        .join(a, on="caller_key", how="left")
+        .join(b, on="callee_key", how="left")
         .filter(pl.col("a").is_not_null() | pl.col("b").is_not_null())
         .collect(engine=_ENGINE)
     )
@@ -471,7 +475,7 @@ def _priced_events(
     )
     home = settings.region
     types = phone_types(outside, region=home).select(
-        "phone",
+        partner_key=_phone_key(pl.col("phone")),
         number_class=pl.when(pl.col("country") == home)
         .then(pl.col("type").replace_strict(_NATIONAL, default="other"))
         .when(pl.col("type").is_in(["premium_rate", "short_premium"]))
@@ -494,6 +498,12 @@ def _priced_events(
         .when(pl.col("a").is_null())
         .then(pl.col("caller"))
     )
+    partner_key = (
+        pl.when(pl.col("b").is_null())
+        .then(pl.col("callee_key"))
+        .when(pl.col("a").is_null())
+        .then(pl.col("caller_key"))
+    )
     destination = (
         pl.when(pl.col("roaming_country").is_not_null())
         .then(pl.lit("roaming"))
@@ -510,8 +520,8 @@ def _priced_events(
     )
     events = (
         ours.lazy()
-        .with_columns(partner_phone=partner_phone, outgoing=outgoing)
-        .join(types.lazy(), left_on="partner_phone", right_on="phone", how="left")
+        .with_columns(partner_phone=partner_phone, partner_key=partner_key, outgoing=outgoing)
+        .join(types.lazy(), on="partner_key", how="left")
         .with_columns(
             internal=pl.col("a").is_not_null() & pl.col("b").is_not_null(),
             voice=pl.col("type") == "voice",
@@ -524,9 +534,31 @@ def _priced_events(
         )
         .with_columns(destination=destination.fill_null("other").cast(_DESTINATION))
         .with_columns(country=country.fill_null(""))
-        .drop("caller", "callee", "duration_s", "type", "number_class", "number_country")
+        .drop(
+            "caller",
+            "callee",
+            "caller_key",
+            "callee_key",
+            "partner_key",
+            "duration_s",
+            "type",
+            "number_class",
+            "number_country",
+        )
     )
     return _price(events, tariff).collect(engine=_ENGINE)
+
+
+def _phone_key(phone: pl.Expr) -> pl.Expr:
+    """An integer standing for a stored phone number, to join on instead of the text.
+
+    An E.164 number is its digits (exact); anything else (a short number, a pseudonymised
+    token) a 63-bit hash with the top bit set, so the two kinds never meet. Joining on it took
+    a third of the time of joining on the text on the benchmark world.
+    """
+    digits = phone.str.slice(1).cast(pl.UInt64, strict=False)
+    e164 = phone.str.starts_with("+") & digits.is_not_null()
+    return pl.when(e164).then(digits).otherwise(phone.hash(0) | (1 << 63))
 
 
 def _price(events: pl.LazyFrame, tariff: Tariff) -> pl.LazyFrame:
@@ -694,7 +726,7 @@ def _external_pairs(view: pl.LazyFrame) -> pl.DataFrame:
             )
         )
         .with_columns(events=pl.col("calls") + pl.col("messages"))
-        .collect(engine=_ENGINE)
+        .collect(engine=_GROUP_ENGINE)
     )
 
 
@@ -771,7 +803,7 @@ def _usage(
         view.select(owner, "billed_s", "cost_micro", **parts)
         .group_by(owner)
         .agg(pl.all().sum(), events=pl.len())
-        .collect(engine=_ENGINE)
+        .collect(engine=_GROUP_ENGINE)
     )
     code = "nk" if owner == "node_id" else "dk"
     aggregated = aggregated.rename({owner: code})
@@ -779,19 +811,18 @@ def _usage(
         every = staff.group_by("dk", "department").agg(employees=pl.col("node_id").n_unique())
     else:
         every = staff.select("nk", "node_id", "department", "cost_center").unique("nk")
+    # partners is sorted by owner and rank, and a group keeps its rows' order
+    item = pl.concat_str(
+        pl.coalesce("partner_name", "partner_id"),
+        pl.lit(" ("),
+        _amount_text((pl.col("cost") * 100).round(0).cast(pl.Int64)),
+        pl.lit(")"),
+    )
     top = (
         partners.filter(pl.col("rank") <= 3)
+        .select(owner, item=item)
         .group_by(owner)
-        .agg(
-            top_partners=pl.concat_str(
-                pl.coalesce("partner_name", "partner_id"),
-                pl.lit(" ("),
-                _amount_text((pl.col("cost") * 100).round(0).cast(pl.Int64)),
-                pl.lit(")"),
-            )
-            .sort_by("rank")
-            .str.join("; ")
-        )
+        .agg(top_partners=pl.col("item").str.join("; "))
     )
     flagged = anomalies.group_by(owner).agg(anomalies=pl.len())
     share = {
