@@ -192,3 +192,10 @@ def test_phone_types_agree_with_phonenumbers() -> None:
     assert rows["112"] == ("short_free", "SK")
     assert rows["tel-x1"] == ("unknown", None)
     assert rows["+421900123456"] == ("premium_rate", "SK")
+
+
+def test_terminal_table_and_summary(small: Path) -> None:
+    run = run_cli("tem", "--store", small, "--tariff", TEM / "tariff.toml", "--what", "anomalies")
+    assert run.exit_code == 0, run.stderr
+    assert "tem: anomalies" in run.stdout and "premium-rate number +421900123456" in run.stdout
+    assert "total cost (EUR)" in run.stdout and "4.44" in run.stdout

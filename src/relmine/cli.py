@@ -892,7 +892,7 @@ def tem(
         window=parse_window(since, until),
     )
     _summary("tem", result.totals, output, quiet)
-    frame = result.frames()[what.value]
+    frame = result.frames()[what.value] if output is not None else result.terminal(what.value)
     _emit(frame, output, format.value if format else None, f"tem: {what.value}", quiet)
 
 

@@ -108,6 +108,22 @@ _NATIONAL = {
     "short": "short",
 }
 _NONE = "(none)"
+#: Columns shown on a terminal, after the owner's.
+_TERMINAL = {
+    "usage": (
+        "employees",
+        "calls_internal",
+        "calls_external",
+        "messages_internal",
+        "messages_external",
+        "billed_minutes",
+        "cost",
+        "work_share",
+        "anomalies",
+        "top_partners",
+    ),
+    "anomalies": ("anomaly", "partner", "events", "minutes", "cost", "reason"),
+}
 _DESTINATION = pl.Enum(DESTINATIONS)
 #: Polars engine of the large collects: the event table is held in memory anyway, and on the
 #: benchmark world the in-memory engine's joins and group-bys were about 20 % faster and took
@@ -322,6 +338,15 @@ class TemResult:
     def frames(self) -> dict[str, pl.DataFrame]:
         """Every table by its ``--what`` name (for the HTML report and library users)."""
         return {name: getattr(self, name) for name in WHAT}
+
+    def terminal(self, what: str) -> pl.DataFrame:
+        """Table ``what`` with the columns that fit on a terminal (``-o`` writes them all)."""
+        frame = self.frames()[what]
+        narrow = _TERMINAL.get(what)
+        if narrow is None:
+            return frame
+        owner = ["node_id", "department"] if self.by == "employee" else ["department"]
+        return frame.select(c for c in [*owner, *narrow] if c in frame.columns)
 
 
 def expense_report(
