@@ -125,9 +125,9 @@ _TERMINAL = {
     "anomalies": ("anomaly", "partner", "events", "minutes", "cost", "reason"),
 }
 _DESTINATION = pl.Enum(DESTINATIONS)
-#: Polars engine of the large collects: the event table is held in memory anyway, and on the
-#: benchmark world the in-memory engine's joins and group-bys were about 20 % faster and took
-#: 15 % less memory than the streaming engine's.
+#: Polars engines of the large collects: joins ran about 20 % faster on the in-memory engine,
+#: large group-bys (hundreds of thousands of groups) several times faster on the streaming one
+#: (benchmarks/RESULTS.md, ``relmine tem``).
 _ENGINE = "in-memory"
 _GROUP_ENGINE = "streaming"
 
