@@ -267,12 +267,23 @@ def demo(
     ] = Path("relmine-demo"),
     people: Annotated[int, typer.Option(min=10, help="Number of people in the world.")] = 2000,
     seed: Annotated[int, typer.Option(help="Seed of every random choice.")] = 0,
+    corporate: Annotated[
+        bool,
+        typer.Option("--corporate", help="A company's phone records instead, for relmine tem."),
+    ] = False,
     quiet: QuietOpt = False,
     log_format: LogFormatOpt = None,
     debug: DebugOpt = False,
 ) -> None:
     """Make a synthetic bank + telco world with ground truth and run the pipeline on it."""
     from relmine.demo import run_demo
+
+    if corporate:
+        from relmine.demo_corporate import run_corporate_demo
+
+        items, _ = run_corporate_demo(directory, seed=seed)
+        _summary("corporate demo (relmine tem)", items, None, quiet)
+        return
 
     result = run_demo(directory, people=people, seed=seed)
     if quiet:
@@ -899,6 +910,71 @@ def report(
         size = f"{done['bytes'] / 1024:,.0f} KiB"
         beside = f", charts in {done['folder']}" if "folder" in done else ""
         _err(f"wrote {target} ({done['format']}, {size}, {done['charts']} charts{beside})", **done)
+
+
+class TemBy(StrEnum):
+    employee = "employee"
+    department = "department"
+
+
+class TemWhat(StrEnum):
+    usage = "usage"
+    partners = "partners"
+    departments = "departments"
+    anomalies = "anomalies"
+    destinations = "destinations"
+
+
+@app.command()
+@_handles_errors
+def tem(
+    tariff: Annotated[Path, typer.Option("--tariff", help="Tariff file (TOML), see README.")],
+    store: StoreOpt = None,
+    output: OutOpt = None,
+    format: Annotated[TableFormat | None, typer.Option("--format", help="Output format.")] = None,
+    by: Annotated[
+        TemBy, typer.Option("--by", help="Usage and partners per employee or department.")
+    ] = (TemBy.employee),
+    what: Annotated[
+        TemWhat,
+        typer.Option(
+            "--what",
+            help="usage, partners (top external), departments (graph), anomalies, destinations.",
+        ),
+    ] = TemWhat.usage,
+    watch_list: Annotated[
+        Path | None, typer.Option("--watch-list", help="CSV phone,name of competitors' numbers.")
+    ] = None,
+    all_customers: Annotated[
+        bool,
+        typer.Option("--all-customers", help="Every person of the register is an employee."),
+    ] = False,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    quiet: QuietOpt = False,
+    log_format: LogFormatOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Telco expense management: traffic, minutes, cost, partners, departments, anomalies."""
+    from relmine.graph import parse_window
+    from relmine.store import Store, default_store_dir
+    from relmine.tem import expense_report, load_tariff, load_watch_list
+
+    opened = Store.open(default_store_dir(store))
+    watched = None
+    if watch_list is not None:
+        watched = load_watch_list(watch_list, region=opened.settings.region)
+    result = expense_report(
+        opened,
+        load_tariff(tariff),
+        by=by.value,
+        watch_list=watched,
+        all_customers=all_customers,
+        window=parse_window(since, until),
+    )
+    _summary("tem", result.totals, output, quiet)
+    frame = result.frames()[what.value] if output is not None else result.terminal(what.value)
+    _emit(frame, output, format.value if format else None, f"tem: {what.value}", quiet)
 
 
 def main() -> None:

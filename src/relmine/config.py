@@ -132,6 +132,16 @@ class Settings:
         strongest contacts.
     report_dpi : int
         Resolution of the report's PNG charts (dots per inch; a chart is 6.4 inches wide).
+    tem_top_partners : int
+        External partners listed per employee or department by ``relmine tem --what partners``.
+    tem_private_min_events, tem_private_min_minutes, tem_private_share : int, float, float
+        Private-looking traffic: at least this many calls and messages, and minutes, with one
+        non-business number, at least this share of them outside working hours.
+    tem_private_max_employees : int
+        A number in contact with more employees than this is business, never private-looking.
+    tem_roaming_factor, tem_roaming_min_minutes : float, float
+        A roaming spike: a day's roaming minutes at least this many times the employee's usual
+        minutes a day at home, and at least this many minutes.
     """
 
     region: str = "SK"
@@ -190,6 +200,15 @@ class Settings:
     report_drawings: int = 3  # largest communities and top influencers drawn, each
     report_draw_max_nodes: int = 150  # parties in one drawing at most (the strongest)
     report_dpi: int = 100  # resolution of the report's PNG charts
+    tem_top_partners: int = 5  # external partners listed per employee or department
+    tem_private_min_events: int = 10  # private-looking: calls + messages with one number
+    tem_private_min_minutes: float = 60.0  # ... and minutes of calls with it
+    tem_private_share: float = (
+        0.8  # ... of which outside working hours (evenings, nights, weekends)
+    )
+    tem_private_max_employees: int = 1  # a number more employees talk to is business
+    tem_roaming_factor: float = 3.0  # roaming spike: day's roaming minutes vs usual minutes a day
+    tem_roaming_min_minutes: float = 30.0  # ... and at least this many minutes
 
     def validated(self) -> Settings:
         """Return self after checking every value, or raise :class:`ConfigError` saying which."""

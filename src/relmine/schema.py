@@ -49,6 +49,8 @@ INPUT_COLUMNS: dict[str, tuple[str, ...]] = {
         "segment",
         "kind",
         "employer_id",
+        "department",
+        "cost_center",
     ),
     "cells": ("cell_id", "lat", "lon"),
 }
@@ -142,6 +144,8 @@ CUSTOMERS_STORE: dict[str, pl.DataType] = {
     "segment": pl.String(),
     "kind": pl.String(),
     "employer_id": pl.String(),
+    "department": pl.String(),  # employees (kind = employee): for relmine tem
+    "cost_center": pl.String(),
 }
 
 CELLS_STORE: dict[str, pl.DataType] = {

@@ -203,7 +203,9 @@ class Store:
         parts = [self.root / p for p in self.manifest["tables"].get(table, [])]
         if not parts:
             return pl.LazyFrame(schema=TABLES[table])
-        return pl.scan_parquet(parts)
+        # Parts written before a column was added to the table (the register's department and
+        # cost centre) read it as nulls.
+        return pl.scan_parquet(parts, schema=TABLES[table], missing_columns="insert")
 
     @property
     def files(self) -> list[dict[str, Any]]:

@@ -57,6 +57,8 @@ def normalise(lf: pl.LazyFrame, ctx: ReadContext) -> pl.LazyFrame:
         segment=ctx.col("segment"),
         kind=kind,
         employer_id=ctx.col("employer_id"),
+        department=ctx.col("department"),
+        cost_center=ctx.col("cost_center"),
     )
     # Who owns each identifier: the store's register first, then this file in line order.
     for name in ("phone", "account"):

@@ -769,3 +769,148 @@ def _mod97(digits: pl.Expr) -> pl.Expr:
         chunk = digits.str.slice(start, _MOD97_CHUNK).str.to_integer(dtype=pl.UInt64, strict=False)
         remainder = (remainder * factor + chunk.fill_null(0)) % 97
     return remainder
+
+
+# --------------------------------------------------------------------------------------------------
+# number types (destination classes of relmine tem)
+# --------------------------------------------------------------------------------------------------
+
+#: ``phonenumbers.PhoneNumberType`` values by the names :func:`phone_types` gives them.
+_TYPE_NAMES = {
+    getattr(phonenumbers.PhoneNumberType, name): name.lower()
+    for name in dir(phonenumbers.PhoneNumberType)
+    if name.isupper()
+}
+_SHORT_TYPES = {
+    shortnumberinfo.ShortNumberCost.PREMIUM_RATE: "short_premium",
+    shortnumberinfo.ShortNumberCost.TOLL_FREE: "short_free",
+}
+
+
+def phone_types(phones: pl.Series, *, region: str) -> pl.DataFrame:
+    """The number type and country of normalised phone numbers, one row per distinct value.
+
+    The answer is ``phonenumbers.number_type`` and ``region_code_for_number`` of each E.164
+    number. Like :func:`phone_table`, the common case is decided by Polars expressions built from
+    the library's own metadata (the type patterns and possible lengths of each region, tried in
+    the library's order), one pass per calling code with many numbers; every other value (calling
+    codes shared by several regions, small groups, patterns the Rust engine rejects) is asked of
+    the library one by one, so only the time differs. Short numbers (stored as their digits, no
+    ``+``) get ``short_premium``, ``short_free`` or ``short`` from ``shortnumberinfo``'s expected
+    cost in ``region``; anything else that is not a phone number (a pseudonymised token) is
+    ``unknown`` with no country.
+
+    Parameters
+    ----------
+    phones : pl.Series
+        Phone numbers as the store holds them (E.164, or a short number's digits).
+    region : str
+        The store's region: the country of short numbers.
+
+    Returns
+    -------
+    pl.DataFrame
+        ``phone``, ``type`` (``mobile``, ``fixed_line``, ``fixed_line_or_mobile``,
+        ``premium_rate``, ``toll_free``, ``shared_cost``, ``voip``, ``personal_number``,
+        ``pager``, ``uan``, ``voicemail``, ``unknown``, ``short_premium``, ``short_free``,
+        ``short``) and ``country`` (ISO 3166 alpha-2), sorted by ``phone``.
+
+    Examples
+    --------
+    >>> phone_types(pl.Series(["+421905123456", "+421900123456", "112"]), region="SK")["type"]
+    ... # doctest: +SKIP
+    ['short_free', 'premium_rate', 'mobile']
+
+    References
+    ----------
+    .. [1] Google, *libphonenumber*, ``PhoneNumberUtil.getNumberType`` and
+       ``ShortNumberInfo.getExpectedCostForRegion``.
+    """
+    home = _home_region(region)
+    distinct = _distinct_sorted(phones).rename("phone")
+    frame = distinct.to_frame().with_row_index("i")
+    t = pl.col("phone").str.slice(1)
+    cc = pl.lit(None, dtype=pl.UInt16)
+    for digits in (3, 2, 1):
+        head = t.str.head(digits)
+        known = [str(c) for c in phonenumbers.COUNTRY_CODE_TO_REGION_CODE if len(str(c)) == digits]
+        cc = pl.when(head.is_in(known)).then(head.cast(pl.UInt16)).otherwise(cc)
+    international = (
+        frame.filter(pl.col("phone").str.contains(r"^\+[0-9]{3,}$"))
+        .with_columns(cc=cc)
+        .filter(pl.col("cc").is_not_null())
+        .with_columns(nsn=t.str.slice(pl.col("cc").cast(pl.String).str.len_bytes()))
+    )
+    decided = []
+    for (code,), part in international.partition_by("cc", as_dict=True).items():
+        regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE[code]
+        if part.height < _MIN_FAST_GROUP or len(regions) != 1 or regions[0] == "001":
+            continue
+        meta = PhoneMetadata.metadata_for_region(regions[0])
+        try:
+            kind = _type_expr(pl.col("nsn"), meta) if meta is not None else None
+        except _Unsupported:
+            kind = None
+        if kind is not None:
+            decided.append(part.select("i", type=kind, country=pl.lit(regions[0])))
+    schema = {"i": pl.UInt32, "type": pl.String, "country": pl.String}
+    fast = pl.concat([pl.DataFrame(schema=schema), *decided])
+    rest = frame.join(fast, on="i", how="anti")
+    slow = [_library_type(value, home) for value in rest["phone"].to_list()]
+    slow_frame = pl.DataFrame(
+        {
+            "i": rest["i"],
+            "type": [kind for kind, _ in slow],
+            "country": [country for _, country in slow],
+        },
+        schema=schema,
+    )
+    return (
+        frame.join(pl.concat([fast, slow_frame]), on="i", how="left")
+        .sort("i")
+        .select("phone", "type", "country")
+    )
+
+
+def _type_expr(nsn: pl.Expr, meta: PhoneMetadata) -> pl.Expr:
+    """``_number_type_helper``: the first type description the number matches, in its order."""
+    length = nsn.str.len_bytes()
+    general = _description_match(nsn, length, meta.general_desc)
+    kind = pl.when(~general).then(pl.lit("unknown"))
+    for name in _NUMBER_TYPES[:-1]:  # every type before fixed_line
+        desc = getattr(meta, name)
+        if desc is not None and desc.national_number_pattern:
+            kind = kind.when(_description_match(nsn, length, desc)).then(pl.lit(name))
+    fixed = _description_match(nsn, length, meta.fixed_line)
+    if meta.same_mobile_and_fixed_line_pattern:
+        return kind.when(fixed).then(pl.lit("fixed_line_or_mobile")).otherwise(pl.lit("unknown"))
+    mobile = _description_match(nsn, length, meta.mobile)
+    return (
+        kind.when(fixed & mobile)
+        .then(pl.lit("fixed_line_or_mobile"))
+        .when(fixed)
+        .then(pl.lit("fixed_line"))
+        .when(mobile)
+        .then(pl.lit("mobile"))
+        .otherwise(pl.lit("unknown"))
+    )
+
+
+def _library_type(value: str, region: str) -> tuple[str, str | None]:
+    """The type and country of one stored number, from phonenumbers itself."""
+    if value.startswith("+"):
+        try:
+            number = phonenumbers.parse(value, None)
+        except phonenumbers.NumberParseException:
+            return "unknown", None
+        kind = _TYPE_NAMES.get(phonenumbers.number_type(number), "unknown")
+        return kind, phonenumbers.region_code_for_number(number)
+    if value.isascii() and value.isdigit():
+        try:
+            number = phonenumbers.parse(value, region)
+        except phonenumbers.NumberParseException:
+            return "unknown", None
+        if shortnumberinfo.is_valid_short_number_for_region(number, region):
+            cost = shortnumberinfo.expected_cost_for_region(number, region)
+            return _SHORT_TYPES.get(cost, "short"), region
+    return "unknown", None
