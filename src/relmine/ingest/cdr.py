@@ -1,18 +1,20 @@
 """Call-detail records (SPEC §2 ``cdr``): one row per call or message.
 
 Phone numbers become E.164 (:func:`~relmine.ingest.identity.phone_table`, applied to the distinct
-values and joined back), timestamps become an instant plus local wall-clock time, and the event
-type is mapped onto voice/sms/mms. Without a ``type`` column (or an empty cell), a row with a
-positive duration is a voice call and one without is a message.
+values by :func:`~relmine.ingest.core.map_identifiers`), timestamps become an instant plus local
+wall-clock time, and the event type is mapped onto voice/sms/mms. Without a ``type`` column (or an
+empty cell), a row with a positive duration is a voice call and one without is a message.
 """
 
 from __future__ import annotations
 
+from functools import partial
+
 import polars as pl
 
 from relmine.ingest.bank import parse_amount
-from relmine.ingest.core import ReadContext, distinct_values, first_reason, map_phones, raw
-from relmine.ingest.identity import phone_table
+from relmine.ingest.core import ReadContext, first_reason, map_identifiers, raw
+from relmine.ingest.identity import phone_answers
 from relmine.ingest.timestamps import parse_timestamps
 from relmine.schema import EVENT_TYPES, TYPE_ALIASES
 
@@ -24,9 +26,8 @@ _MAX_DURATION_S = 2**31 - 1
 
 def normalise(lf: pl.LazyFrame, ctx: ReadContext) -> pl.LazyFrame:
     """Add the store's ``cdr`` columns and ``_reason`` to a scanned call-detail file."""
-    phones = phone_table(distinct_values(lf, ["caller", "callee"]), region=ctx.settings.region)
-    lf = map_phones(lf, "caller", phones, region=ctx.settings.region, out="caller")
-    lf = map_phones(lf, "callee", phones, region=ctx.settings.region, out="callee")
+    phones = partial(phone_answers, region=ctx.settings.region)
+    lf = map_identifiers(lf, ["caller", "callee"], phones, value="phone")
     if ctx.opaque_ids:
         # Subscriber ids (bandicoot, hashed dumps): a phone number still becomes E.164, any
         # other id is kept as written.
