@@ -234,6 +234,7 @@ def test_numbering_survives_hash_collisions(monkeypatch: pytest.MonkeyPatch) -> 
     codes, distinct = core.dense_codes(values)
     assert_series_equal(distinct.gather(codes), values, check_names=False)
     assert distinct.len() == 4  # a, b, c and null
+    assert distinct.is_unique().all()
     # Every value hashing alike is the worst case: the exact path must give the same grouping.
     monkeypatch.setattr(
         core, "_hashes", lambda s: pl.repeat(7, s.len(), dtype=pl.UInt64, eager=True)
@@ -241,7 +242,7 @@ def test_numbering_survives_hash_collisions(monkeypatch: pytest.MonkeyPatch) -> 
     collided, everything = core.dense_codes(values)
     assert_series_equal(everything.gather(collided), values, check_names=False)
     assert everything.len() == 4
-    assert_series_equal(collided, codes)  # both number values in order of first appearance
+    assert everything.is_unique().all()
 
 
 def test_durations_that_are_not_numbers_of_seconds_are_rejected(
@@ -291,3 +292,23 @@ def test_bom_semicolons_and_a_header_only_file(tmp_path: Path, store: Path) -> N
     files = status(store)["files"]
     assert [(f["rows"], f["accepted"]) for f in files] == [(1, 1), (0, 0)]
     assert Store.open(store).scan("cdr").collect()["caller"].to_list() == ["+421905123456"]
+
+
+def test_duplicate_rows_are_dropped_as_unique_would() -> None:
+    import numpy as np
+
+    from relmine.ingest.core import drop_duplicate_rows
+
+    rng = np.random.default_rng(3)
+    n = 5000
+    frame = pl.DataFrame(
+        {
+            "a": [["x", "y", None][i] for i in rng.integers(0, 3, n)],
+            "b": [None if i < 3 else int(i) for i in rng.integers(0, 30, n)],
+            "c": rng.choice([0.5, -1.0, 2.0], n),
+        }
+    )
+    kept = drop_duplicate_rows(frame, ["a", "b", "c"]).collect()
+    assert_frame_equal(kept, frame.unique(maintain_order=True, keep="first"))
+    assert 0 < kept.height < n
+    assert_frame_equal(drop_duplicate_rows(frame.head(1), ["a"]).collect(), frame.head(1))
