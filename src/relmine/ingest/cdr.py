@@ -43,12 +43,16 @@ def normalise(lf: pl.LazyFrame, ctx: ReadContext) -> pl.LazyFrame:
         else ctx.col("duration_s").cast(pl.Float64, strict=False)
     )
     lf = lf.with_columns(_seconds=seconds)
-    type_raw = ctx.col("type").str.to_lowercase()
-    inferred = pl.when(pl.col("_seconds") > 0).then(pl.lit("voice")).otherwise(pl.lit("sms"))
+    event = pl.Enum(list(EVENT_TYPES))
+    inferred = (
+        pl.when(pl.col("_seconds") > 0)
+        .then(pl.lit("voice", dtype=event))
+        .otherwise(pl.lit("sms", dtype=event))
+    )
     lf = lf.with_columns(
-        _type=pl.when(type_raw.is_null())
+        _type=pl.when(ctx.col("type").is_null())
         .then(inferred)
-        .otherwise(type_raw.replace_strict(TYPE_ALIASES, default=None, return_dtype=pl.String))
+        .otherwise(_event_types(lf, ctx) if ctx.has("type") else None)
     )
     reason = first_reason(
         [
@@ -67,7 +71,24 @@ def normalise(lf: pl.LazyFrame, ctx: ReadContext) -> pl.LazyFrame:
     return lf.with_columns(
         reason,
         duration_s=pl.col("_seconds").round().cast(pl.Int32, strict=False),
-        type=pl.col("_type").cast(pl.Enum(list(EVENT_TYPES)), strict=False),
+        type=pl.col("_type"),
         cell_id=ctx.col("cell_id"),
         roaming_country=ctx.col("roaming_country").str.to_uppercase(),
     )
+
+
+def _event_types(lf: pl.LazyFrame, ctx: ReadContext) -> pl.Expr:
+    """The ``type`` column as :data:`~relmine.schema.EVENT_TYPES` (null where unknown).
+
+    Aliases are resolved once per distinct spelling (a file has a handful), and each row picks
+    its answer by a lookup; a file that writes only the canonical names is merely cast. Both cost
+    a fraction of lower-casing every row and matching it against the aliases.
+    """
+    event = pl.Enum(list(EVENT_TYPES))
+    written = lf.select(raw("type").unique()).collect().to_series().drop_nulls()
+    canonical = written.str.to_lowercase().replace_strict(
+        TYPE_ALIASES, default=None, return_dtype=pl.String
+    )
+    if written.eq_missing(canonical).all():
+        return raw("type").cast(event)
+    return raw("type").replace_strict(written, canonical, default=None, return_dtype=event)
