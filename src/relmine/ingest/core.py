@@ -552,6 +552,10 @@ def _read_file(
     with utf8_file(plan.path, plan.dialect) as readable:
         raw_rows = scan_text(readable, plan.dialect).collect(engine="streaming")
     rows = raw_rows.height
+    if raw_rows[EXTRA].null_count() == rows:
+        # Nearly every file: no row is too long. A constant column holds no per-row memory
+        # (160 MB on 10 M rows).
+        raw_rows = raw_rows.with_columns(pl.lit(None, dtype=pl.String).alias(EXTRA))
     prepared = prepare(raw_rows.lazy(), plan.layout, decimal_comma=plan.dialect.decimal_comma)
     if mirrors is not None:
         from relmine.ingest.bandicoot import mark_mirrors
