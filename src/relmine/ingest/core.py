@@ -208,6 +208,7 @@ def map_identifiers(
     normalise: Callable[[pl.Series], pl.DataFrame],
     *,
     value: str,
+    reasons: bool = True,
 ) -> pl.LazyFrame:
     """Normalise identifier columns through a table computed once per distinct raw value.
 
@@ -229,6 +230,9 @@ def map_identifiers(
         :func:`~relmine.ingest.identity.account_answers`).
     value : str
         The column of the table holding the normalised identifier.
+    reasons : bool
+        Add the ``<name>_reason`` columns (a caller that only needs to know *whether* a value is
+        valid saves their memory: 160 MB per column on 10 M rows).
 
     Returns
     -------
@@ -242,21 +246,20 @@ def map_identifiers(
     table = normalise(distinct.filter(known))
     # The null value (if any) has no answer: its rows are "missing ...", or legitimately empty.
     positions = known.arg_true()
-    answers = [
-        pl.repeat(None, distinct.len(), dtype=pl.String, eager=True).scatter(
-            positions, table[column]
-        )
-        for column in (value, "reason")
-    ]
+    empty = pl.repeat(None, distinct.len(), dtype=pl.String, eager=True)
+    outputs = {"": value, "_reason": "reason"} if reasons else {"": value}
     height = columns.height
-    found = pl.DataFrame(
-        [
-            answer.gather(codes.slice(i * height, height)).alias(name + suffix)
-            for i, name in enumerate(names)
-            for answer, suffix in zip(answers, ("", "_reason"), strict=True)
-        ]
+    found = {}
+    for suffix, column in outputs.items():
+        answer = empty.clone().scatter(positions, table[column])
+        for i, name in enumerate(names):
+            found[name + suffix] = answer.gather(codes.slice(i * height, height))
+    constant = [name for name, column in found.items() if column.null_count() == height]
+    # A column without a single answer (no invalid value: no reasons) is a constant, not 10 M
+    # nulls.
+    return pl.concat([lf, pl.LazyFrame(found)], how="horizontal").with_columns(
+        pl.lit(None, dtype=pl.String).alias(name) for name in constant
     )
-    return pl.concat([lf, found.lazy()], how="horizontal")
 
 
 def first_reason(checks: Sequence[tuple[pl.Expr, str | pl.Expr]]) -> pl.Expr:
