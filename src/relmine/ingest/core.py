@@ -137,16 +137,27 @@ def dense_codes(values: pl.Series) -> tuple[pl.Series, pl.Series]:
     if values.is_empty() or values.len() >= _MAX_ROWS:
         return _codes_by_value(values, first=0)
     order, starts = _hash_runs(_hashes(values))
+    first_members = order[starts]
     codes = np.empty(values.len(), dtype=np.uint32)
     runs = np.cumsum(starts, dtype=np.uint32)
     runs -= 1
     codes[order] = runs
-    del runs
-    distinct = values.gather(pl.Series(order[starts]))
-    same = values.eq_missing(distinct.gather(pl.Series(codes)))
-    if not same.all():
+    del runs, order, starts
+    distinct = values.gather(pl.Series(first_members))
+    # Compare every value with its group's first member, a slice at a time (a whole copy of
+    # 20 M values would be the run's peak of memory).
+    strays = pl.concat(
+        [
+            values.slice(lo, _CHECK_SLICE)
+            .eq_missing(distinct.gather(pl.Series(codes[lo : lo + _CHECK_SLICE])))
+            .not_()
+            .arg_true()
+            + lo
+            for lo in range(0, values.len(), _CHECK_SLICE)
+        ]
+    )
+    if not strays.is_empty():
         # Values whose group's first member is another value (a partial hash collision).
-        strays = same.not_().arg_true()
         stray_codes, more = _codes_by_value(values.gather(strays), first=distinct.len())
         codes[strays.to_numpy()] = stray_codes.to_numpy()
         distinct = pl.concat([distinct, more])
@@ -168,6 +179,8 @@ def _hashes(values: pl.Series) -> pl.Series:
     return values.hash(_SEED)
 
 
+#: Values compared with their group's first member at a time (:func:`dense_codes`).
+_CHECK_SLICE = 1 << 21
 #: Row counts from which positions no longer fit beside a hash in 64 bits (:func:`_hash_runs`).
 _MAX_ROWS = 2**32
 
@@ -190,7 +203,8 @@ def _hash_runs(hashes: pl.Series) -> tuple[np.ndarray, np.ndarray]:
         ``bool``, true where ``order`` starts a new run.
     """
     packed = hashes.to_numpy() & np.uint64(0xFFFF_FFFF_0000_0000)
-    packed |= np.arange(hashes.len(), dtype=np.uint64)
+    del hashes  # the caller's temporary: freed here, before the sort needs memory
+    packed |= np.arange(len(packed), dtype=np.uint64)
     ordered = pl.Series(packed).sort().to_numpy()
     del packed
     # The two 32-bit halves of each integer, read in place (no copies of 20 M integers).
