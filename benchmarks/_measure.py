@@ -21,6 +21,8 @@ class Measured:
     rows: int
     seconds: float
     peak_rss_mb: float
+    #: User + system CPU seconds of the process (on a shared machine steadier than wall time).
+    cpu_seconds: float = float("nan")
 
     @property
     def rows_per_s(self) -> float:
@@ -45,7 +47,8 @@ def measure(name: str, cmd: list[str], *, rows: int, env: dict[str, str] | None 
     seconds = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"{name} failed: {' '.join(cmd)}")
-    return Measured(name, rows, seconds, usage.ru_maxrss / 1024)
+    cpu = usage.ru_utime + usage.ru_stime
+    return Measured(name, rows, seconds, usage.ru_maxrss / 1024, cpu)
 
 
 def machine() -> str:

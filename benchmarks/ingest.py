@@ -156,6 +156,8 @@ def main() -> None:
             rows=args.rows,
         )
         print(markdown_table([floor, ingest]))
+        cpu = f"floor {floor.cpu_seconds:.1f}, relmine ingest {ingest.cpu_seconds:.1f}"
+        print(f"\nCPU seconds (user + system): {cpu}")
         print(f"\nrelmine ingest / floor: {ingest.seconds / floor.seconds:.2f}x")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal, assert_series_equal
 
 from conftest import DATA, run_cli, status, tree
 from relmine.store import Store
@@ -168,39 +169,80 @@ def test_wrong_kind_is_refused(store: Path) -> None:
     assert "column" in run.stderr and "not found in bank_jan.csv (read as cdr)" in run.stderr
 
 
-@pytest.mark.parametrize("region", ["SK", "CZ", "US", "GB"])
-def test_guess_and_exceptions_equal_the_full_table(region: str) -> None:
-    from relmine.ingest.core import RAW_PREFIX, map_identifiers, map_phones
-    from relmine.ingest.identity import phone_table
+WRITINGS = [
+    "+421 905 123 456",
+    "0905123456",
+    "00421905123456",
+    "421905123456",
+    "0905 123 456",
+    "(0905) 123-456",
+    "+420 602 123 456",
+    "602123456",
+    "+1 (212) 555-0123",
+    "2125550123",
+    "011 421 905 123 456",
+    "020 7946 0958",
+    "+44 20 7946 0958",
+    "112",
+    "18 300",
+    "09051",
+    "+421 12",
+    "abc",
+    "0800 123 456",
+    None,
+    "",
+]
 
-    values = [
-        "+421 905 123 456",
-        "0905123456",
-        "00421905123456",
-        "421905123456",
-        "0905 123 456",
-        "(0905) 123-456",
-        "+420 602 123 456",
-        "602123456",
-        "+1 (212) 555-0123",
-        "2125550123",
-        "011 421 905 123 456",
-        "020 7946 0958",
-        "+44 20 7946 0958",
-        "112",
-        "18 300",
-        "09051",
-        "+421 12",
-        "abc",
-        "0800 123 456",
-        None,
-        "",
-    ]
-    frame = pl.LazyFrame({RAW_PREFIX + "caller": values})
-    table = phone_table(pl.Series(values), region=region)
-    full = map_identifiers(frame, "caller", table, value="phone", out="caller").collect()
-    fast = map_phones(frame, "caller", table, region=region, out="caller").collect()
-    assert fast.select("caller", "caller_reason").equals(full.select("caller", "caller_reason"))
+
+@pytest.mark.parametrize("region", ["SK", "CZ", "US", "GB"])
+def test_identifiers_map_as_a_join_on_the_full_table_would(region: str) -> None:
+    from functools import partial
+
+    from relmine.ingest.core import RAW_PREFIX, map_identifiers
+    from relmine.ingest.identity import phone_answers, phone_table
+
+    callers = WRITINGS * 3
+    callees = list(reversed(callers))
+    frame = pl.LazyFrame({RAW_PREFIX + "caller": callers, RAW_PREFIX + "callee": callees})
+    table = phone_table(pl.Series(WRITINGS), region=region)
+    mapped = map_identifiers(
+        frame, ["caller", "callee"], partial(phone_answers, region=region), value="phone"
+    ).collect()
+    for name in ("caller", "callee"):
+        expected = (
+            frame.select(RAW_PREFIX + name)
+            .join(
+                table.lazy().rename({"raw": RAW_PREFIX + name}),
+                on=RAW_PREFIX + name,
+                how="left",
+                maintain_order="left",
+            )
+            .select(pl.col("phone").alias(name), pl.col("reason").alias(name + "_reason"))
+            .collect()
+        )
+        assert_frame_equal(mapped.select(name, name + "_reason"), expected)
+    assert (
+        mapped["caller"].null_count() > 0
+        and mapped["caller"].drop_nulls().str.starts_with("+").any()
+    )
+
+
+def test_numbering_survives_hash_collisions(monkeypatch: pytest.MonkeyPatch) -> None:
+    from relmine.ingest import core
+
+    values = pl.Series(["b", None, "a", "b", "c", None, "a"] * 50)
+    codes, distinct = core.dense_codes(values)
+    assert_series_equal(distinct.gather(codes), values, check_names=False)
+    assert distinct.len() == 4  # a, b, c and null
+    assert distinct.is_unique().all()
+    # Every value hashing alike is the worst case: the exact path must give the same grouping.
+    monkeypatch.setattr(
+        core, "_hashes", lambda s: pl.repeat(7, s.len(), dtype=pl.UInt64, eager=True)
+    )
+    collided, everything = core.dense_codes(values)
+    assert_series_equal(everything.gather(collided), values, check_names=False)
+    assert everything.len() == 4
+    assert everything.is_unique().all()
 
 
 def test_durations_that_are_not_numbers_of_seconds_are_rejected(
@@ -250,3 +292,23 @@ def test_bom_semicolons_and_a_header_only_file(tmp_path: Path, store: Path) -> N
     files = status(store)["files"]
     assert [(f["rows"], f["accepted"]) for f in files] == [(1, 1), (0, 0)]
     assert Store.open(store).scan("cdr").collect()["caller"].to_list() == ["+421905123456"]
+
+
+def test_duplicate_rows_are_dropped_as_unique_would() -> None:
+    import numpy as np
+
+    from relmine.ingest.core import drop_duplicate_rows
+
+    rng = np.random.default_rng(3)
+    n = 5000
+    frame = pl.DataFrame(
+        {
+            "a": [["x", "y", None][i] for i in rng.integers(0, 3, n)],
+            "b": [None if i < 3 else int(i) for i in rng.integers(0, 30, n)],
+            "c": rng.choice([0.5, -1.0, 2.0], n),
+        }
+    )
+    kept = drop_duplicate_rows(frame, ["a", "b", "c"]).collect()
+    assert_frame_equal(kept, frame.unique(maintain_order=True, keep="first"))
+    assert 0 < kept.height < n
+    assert_frame_equal(drop_duplicate_rows(frame.head(1), ["a"]).collect(), frame.head(1))

@@ -9,6 +9,13 @@ import os
 # seed, same bytes); it must be set before igraph is first imported, so it is set here. A value
 # set by the user is kept.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+# Polars allocates through jemalloc, which by default keeps freed pages for 10 s before giving
+# them back to the system. An ingest frees and allocates gigabytes within seconds, so its peak
+# resident memory counted those pages on top of the live ones. Giving them back after 0.3 s
+# costs no measurable time and lowered the peak of a 2 M-row CDR ingest by a fifth; 0 s
+# would lower it further but costs about 20 % more CPU. Like the above, it must be set before
+# Polars is first imported, and a value set by the user is kept.
+os.environ.setdefault("_RJEM_MALLOC_CONF", "dirty_decay_ms:300,muzzy_decay_ms:0")
 
 from relmine.errors import RelmineError
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from relmine.ingest.core import ReadContext, distinct_values, first_reason, map_identifiers, raw
-from relmine.ingest.identity import account_table
+from relmine.ingest.core import ReadContext, first_reason, map_identifiers, raw
+from relmine.ingest.identity import account_answers
 from relmine.ingest.timestamps import parse_timestamps
 
 __all__ = ["TABLE", "normalise", "parse_amount"]
@@ -33,11 +33,8 @@ def parse_amount(column: pl.Expr, *, decimal_comma: bool) -> pl.Expr:
 def normalise(lf: pl.LazyFrame, ctx: ReadContext) -> pl.LazyFrame:
     """Add the store's ``bank`` columns and ``_reason`` to a scanned statement file."""
     names = ["account", "counterparty"] if ctx.has("counterparty") else ["account"]
-    accounts = account_table(distinct_values(lf, names))
-    lf = map_identifiers(lf, "account", accounts, value="account", out="account")
-    if ctx.has("counterparty"):
-        lf = map_identifiers(lf, "counterparty", accounts, value="account", out="counterparty")
-    else:
+    lf = map_identifiers(lf, names, account_answers, value="account")
+    if not ctx.has("counterparty"):
         lf = lf.with_columns(
             counterparty=pl.lit(None, pl.String), counterparty_reason=pl.lit(None, pl.String)
         )

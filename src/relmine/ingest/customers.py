@@ -8,11 +8,13 @@ is rejected (the first registration, in the store or earlier in the file, wins).
 
 from __future__ import annotations
 
+from functools import partial
+
 import polars as pl
 
 from relmine.ingest.bank import parse_amount
-from relmine.ingest.core import ReadContext, distinct_values, first_reason, map_identifiers, raw
-from relmine.ingest.identity import account_table, phone_table
+from relmine.ingest.core import ReadContext, first_reason, map_identifiers, raw
+from relmine.ingest.identity import account_answers, phone_answers
 
 __all__ = ["TABLE", "normalise"]
 
@@ -30,18 +32,12 @@ def _owner_conflict(name: str) -> pl.Expr:
 def normalise(lf: pl.LazyFrame, ctx: ReadContext) -> pl.LazyFrame:
     """Add the store's ``customers`` columns and ``_reason`` to a scanned register file."""
     if ctx.has("phone"):
-        phones = phone_table(distinct_values(lf, ["phone"]), region=ctx.settings.region)
-        lf = map_identifiers(lf, "phone", phones, value="phone", out="phone")
+        phones = partial(phone_answers, region=ctx.settings.region)
+        lf = map_identifiers(lf, ["phone"], phones, value="phone")
     else:
         lf = lf.with_columns(phone=pl.lit(None, pl.String), phone_reason=pl.lit(None, pl.String))
     if ctx.has("account"):
-        lf = map_identifiers(
-            lf,
-            "account",
-            account_table(distinct_values(lf, ["account"])),
-            value="account",
-            out="account",
-        )
+        lf = map_identifiers(lf, ["account"], account_answers, value="account")
     else:
         lf = lf.with_columns(
             account=pl.lit(None, pl.String), account_reason=pl.lit(None, pl.String)

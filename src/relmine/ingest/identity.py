@@ -31,7 +31,7 @@ from stdnum.util import get_cc_module
 
 from relmine.errors import ConfigError
 
-__all__ = ["account_table", "phone_guess", "phone_table"]
+__all__ = ["account_answers", "account_table", "phone_answers", "phone_table"]
 
 _INVALID_PHONE = "invalid phone number"
 _INVALID_IBAN_CHECK = "invalid IBAN check digits"
@@ -150,8 +150,35 @@ def phone_table(values: pl.Series, *, region: str) -> pl.DataFrame:
        parsing rules re-enacted here; Python port by D. Drysdale).
     .. [2] ITU-T Recommendation E.164, *The international public telecommunication numbering plan*.
     """
+    return phone_answers(_distinct_sorted(values), region=region)
+
+
+def phone_answers(distinct: pl.Series, *, region: str) -> pl.DataFrame:
+    """:func:`phone_table`'s answers for values already distinct and non-null, in their order.
+
+    For callers that number the distinct values themselves
+    (:func:`~relmine.ingest.core.map_identifiers`): the answer of the ``i``-th value is row ``i``,
+    so no join is needed to find it.
+
+    Parameters
+    ----------
+    distinct : pl.Series
+        Distinct, non-null phone numbers as written (strings).
+    region : str
+        Default region, as for :func:`phone_table`.
+
+    Returns
+    -------
+    pl.DataFrame
+        ``raw``, ``phone`` and ``reason`` as in :func:`phone_table`, in the order of ``distinct``.
+
+    Raises
+    ------
+    ConfigError
+        If ``region`` is not a region phonenumbers knows.
+    """
     home = _home_region(region)
-    distinct = _distinct_sorted(values)
+    distinct = distinct.rename("raw")
     accepted = _fast_phones(distinct, home)
     phone = pl.repeat(None, distinct.len(), dtype=pl.String, eager=True).rename("phone")
     phone.scatter(accepted["i"], accepted["phone"])
@@ -161,46 +188,6 @@ def phone_table(values: pl.Series, *, region: str) -> pl.DataFrame:
     return pl.DataFrame([distinct, phone]).with_columns(
         reason=pl.when(pl.col("phone").is_null()).then(pl.lit(_INVALID_PHONE))
     )
-
-
-def phone_guess(raw: pl.Expr, *, region: str) -> pl.Expr:
-    """A cheap, per-row guess of the E.164 form of a raw phone number, without validation.
-
-    Mapping millions of rows through :func:`phone_table` means a join against a table of every
-    distinct writing, which costs more than everything else an ingest does. The guess is a few
-    string operations per row from the region's metadata (formatting removed; ``+``, the
-    international prefix, the national prefix and the bare country code handled). Callers join
-    only the *exceptions* — the distinct values whose :func:`phone_table` answer differs from the
-    guess (invalid numbers, short numbers, unusual writings) — so the result still equals the
-    library's answer for every value.
-
-    Parameters
-    ----------
-    raw : pl.Expr
-        Phone numbers as written.
-    region : str
-        Default region, as for :func:`phone_table`.
-
-    Returns
-    -------
-    pl.Expr
-        The guessed E.164 string (null where ``raw`` is null).
-    """
-    meta = PhoneMetadata.metadata_for_region(_home_region(region))
-    cc = str(meta.country_code)
-    chars = "".join(_FORMATTING)
-    pattern = "[" + re.escape(chars) + "]"
-    text = pl.when(raw.str.contains(pattern)).then(raw.str.replace_all(pattern, "")).otherwise(raw)
-    guess = pl.when(text.str.starts_with("+")).then(text)
-    intl = meta.international_prefix or ""
-    if intl.isdigit():
-        guess = guess.when(text.str.starts_with(intl)).then("+" + text.str.slice(len(intl)))
-    national = meta.national_prefix or ""
-    if national.isdigit():
-        guess = guess.when(text.str.starts_with(national)).then(
-            "+" + cc + text.str.slice(len(national))
-        )
-    return guess.when(text.str.starts_with(cc)).then("+" + text).otherwise("+" + cc + text)
 
 
 def _distinct_sorted(values: pl.Series) -> pl.Series:
@@ -625,7 +612,24 @@ def account_table(values: pl.Series) -> pl.DataFrame:
     .. [1] ISO 13616-1:2020, *Financial services - International bank account number (IBAN)*.
     .. [2] ISO/IEC 7064:2003, *Check character systems* (MOD 97-10).
     """
-    distinct = _distinct_sorted(values)
+    return account_answers(_distinct_sorted(values))
+
+
+def account_answers(distinct: pl.Series) -> pl.DataFrame:
+    """:func:`account_table`'s answers for values already distinct and non-null, in their order.
+
+    Parameters
+    ----------
+    distinct : pl.Series
+        Distinct, non-null account numbers as written (strings).
+
+    Returns
+    -------
+    pl.DataFrame
+        ``raw``, ``account`` and ``reason`` as in :func:`account_table`, in the order of
+        ``distinct``.
+    """
+    distinct = distinct.rename("raw")
     compact = pl.col("compact")
     iban = pl.col("iban")
     marked = (

@@ -165,20 +165,14 @@ def parse_timestamps(
     if fmt.with_offset:
         stripped = column.str.replace(_OFFSET_SUFFIX, "")
         for f in fmt.with_offset:
-            parts_utc.append(column.str.to_datetime(f, strict=False, time_unit="us"))
+            parts_utc.append(_to_datetime(column, f))
             parts_local.append(
                 pl.when(column.str.contains(_OFFSET_SUFFIX)).then(
-                    stripped.str.to_datetime(
-                        f.removesuffix("%#z").removesuffix("%z"), strict=False, time_unit="us"
-                    )
+                    _to_datetime(stripped, f.removesuffix("%#z").removesuffix("%z"))
                 )
             )
     if fmt.naive:
-        parts_local.append(
-            pl.coalesce(
-                [column.str.to_datetime(f, strict=False, time_unit="us") for f in fmt.naive]
-            )
-        )
+        parts_local.append(pl.coalesce([_to_datetime(column, f) for f in fmt.naive]))
     if not parts_local:
         return lf.with_columns(
             ts_utc=pl.lit(None, dtype=utc_type), ts_local=pl.lit(None, dtype=pl.Datetime("us"))
@@ -206,3 +200,13 @@ def parse_timestamps(
         .with_columns(ts_local=pl.when(pl.col("ts_utc").is_not_null()).then(pl.col("_local")))
         .drop(*temporary, "_local")
     )
+
+
+def _to_datetime(column: pl.Expr, fmt: str) -> pl.Expr:
+    """Parse ``column`` with ``fmt``; null where a value does not fit.
+
+    Polars' cache of parsed values (``cache=True``) pays off when values repeat, as dates do; times
+    of day are nearly all distinct, and caching them doubles the cost (about 1.2 instead of 0.6
+    CPU-seconds per 10 M values).
+    """
+    return column.str.to_datetime(fmt, strict=False, time_unit="us", cache="%H" not in fmt)
