@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import html
+import json
 import re
 import shutil
 import subprocess
@@ -322,3 +323,44 @@ def test_report_renders_in_headless_chromium(hostile_store: Path, tmp_path: Path
     not_white = (pixels < 245).any(axis=2).mean()
     colours = np.unique(pixels.reshape(-1, 3), axis=0).shape[0]
     assert not_white > 0.05 and colours > 100  # text, tables and charts, not a blank page
+
+
+def test_telco_expense_section(tmp_path: Path) -> None:
+    """`report --tem TARIFF` on the corporate demo: costs, the department graph, anomalies."""
+    from conftest import ROOT
+
+    demo = tmp_path / "corp"
+    assert run_cli("demo", "--corporate", demo, "-q").exit_code == 0
+    tariff, watch = (
+        ROOT / "examples" / "tem" / "tariff.toml",
+        ROOT / "examples" / "tem" / "watch-list.csv",
+    )
+    usage = tmp_path / "usage.parquet"
+    run = run_cli(
+        "tem",
+        "--store",
+        demo / "store",
+        "--tariff",
+        tariff,
+        "--watch-list",
+        watch,
+        "--by",
+        "department",
+        "-o",
+        usage,
+        "--log-format",
+        "json",
+    )
+    assert run.exit_code == 0, run.stderr
+    page = _report(demo / "store", tmp_path / "r.html", "--tem", tariff, "--watch-list", watch)
+    assert "Telco expense management" in page
+    assert len(IMG.findall(page)) == CHARTS + 3  # cost per department and destination, graph
+    summary = next(json.loads(line) for line in run.stderr.splitlines() if '"tem"' in line)
+    assert f">{summary['total_cost_(EUR)']}<" in page  # the same total cost as `relmine tem`
+    assert "Anomalies (7)" in page  # every planted anomaly of the corporate world
+    for kind in ("premium", "private", "roaming_spike", "competitor"):
+        assert f"<td>{kind}</td>" in page
+    markdown = tmp_path / "r.md"
+    _report(demo / "store", markdown, "--tem", tariff)
+    assert "## Telco expense management" in markdown.read_text(encoding="utf-8")
+    assert len(list((tmp_path / "r_files").glob("tem_*.png"))) == 3

@@ -872,6 +872,16 @@ def report(
     top: Annotated[
         int | None, typer.Option("--top", min=1, help="Rows of the influencer table [20].")
     ] = None,
+    tem_tariff: Annotated[
+        Path | None,
+        typer.Option("--tem", metavar="TARIFF", help="Add telco expenses priced by TARIFF."),
+    ] = None,
+    watch_list: Annotated[
+        Path | None, typer.Option("--watch-list", help="With --tem: competitors' numbers (CSV).")
+    ] = None,
+    all_customers: Annotated[
+        bool, typer.Option("--all-customers", help="With --tem: every person is an employee.")
+    ] = False,
     method: Annotated[Method, typer.Option(help="Communities: louvain, leiden or cpm.")] = (
         Method.louvain
     ),
@@ -890,6 +900,21 @@ def report(
     from relmine.report import build_report, write_report
 
     opened, window, ties = _ties(store, since, until, channels, ties_file)
+    expenses = None
+    if tem_tariff is not None:
+        from relmine.tem import expense_report, load_tariff, load_watch_list
+
+        watched = None
+        if watch_list is not None:
+            watched = load_watch_list(watch_list, region=opened.settings.region)
+        expenses = expense_report(
+            opened,
+            load_tariff(tem_tariff),
+            by="department",
+            watch_list=watched,
+            all_customers=all_customers,
+            window=window,
+        )
     content = build_report(
         opened,
         ties,
@@ -902,6 +927,7 @@ def report(
         method=method.value,
         resolution=resolution,
         top=top,
+        tem=expenses,
     )
     fmt = format.value if format else None
     target = output or ("report.md" if fmt == "md" else "report.html")

@@ -63,6 +63,9 @@ class Report:
         The rows of the influencer table (:data:`INFLUENCER_SHOWN`).
     settings : list of (str, str)
         Every setting in force and its value.
+    tem : dict, optional
+        The telco expense section (``relmine report --tem TARIFF``): totals, departments,
+        destinations, the biggest external partners and the anomalies.
     charts : dict of str to Chart
         By name; ``community_drawing_1``..., ``ego_1``... are the drawings.
     """
@@ -78,6 +81,7 @@ class Report:
     activity: dict[str, Any]
     settings: list[tuple[str, str]]
     charts: dict[str, Chart] = field(default_factory=dict)
+    tem: dict[str, Any] | None = None
 
     @property
     def drawings(self) -> dict[str, list[Chart]]:
@@ -102,6 +106,7 @@ def build_report(
     method: str = "louvain",
     resolution: float | None = None,
     top: int | None = None,
+    tem: Any = None,
 ) -> Report:
     """Gather a report on the store: ingest, graph, communities, households, influencers.
 
@@ -124,6 +129,9 @@ def build_report(
         Of the communities computed when no file is given (as ``relmine communities``).
     top : int, optional
         Rows of the influencer table [``report_top_influencers``].
+    tem : relmine.tem.TemResult, optional
+        A company's phone costs by department (:func:`relmine.tem.expense_report` with
+        ``by="department"``), for the telco expense section.
 
     Returns
     -------
@@ -169,6 +177,7 @@ def build_report(
         "draw_max_nodes": settings.report_draw_max_nodes,
     }
     shown = [(f.name, str(getattr(settings, f.name))) for f in dataclasses.fields(settings)]
+    tem_section = _tem_section(tem, made, dpi, seed) if tem is not None else None
     return Report(
         meta=meta,
         sources=sources,
@@ -181,7 +190,99 @@ def build_report(
         activity=activity,
         settings=shown,
         charts=made,
+        tem=tem_section,
     )
+
+
+#: Rows of the telco expense tables, and departments drawn in its graph.
+_TEM_ROWS = 15
+
+
+def _tem_section(result: Any, made: dict[str, Chart], dpi: int, seed: int) -> dict[str, Any]:
+    """Telco expense figures and charts: cost per department and destination, the department
+    graph (calls between departments), the biggest external partners and the anomalies."""
+    usage = result.usage.sort(["cost", "department"], descending=[True, False])
+    top = usage.head(_TEM_ROWS)
+    made["tem_departments"] = charts.bar_chart(
+        top["department"].to_list(),
+        [round(float(c), 2) for c in top["cost"].to_list()],
+        name="tem_departments",
+        title=f"cost per department ({result.currency})",
+        xlabel="department",
+        ylabel=result.currency,
+        dpi=dpi,
+    )
+    kinds = (
+        result.destinations.group_by("destination")
+        .agg(cost=pl.col("cost").sum())
+        .sort(["cost", "destination"], descending=[True, False])
+    )
+    made["tem_destinations"] = charts.bar_chart(
+        kinds["destination"].to_list(),
+        [round(float(c), 2) for c in kinds["cost"].to_list()],
+        name="tem_destinations",
+        title=f"cost per destination class ({result.currency})",
+        xlabel="destination class",
+        ylabel=result.currency,
+        dpi=dpi,
+    )
+    names = top["department"].to_list()
+    number = {d: i for i, d in enumerate(names)}
+    links = result.departments.filter(
+        pl.col("from_department").is_in(names)
+        & pl.col("to_department").is_in(names)
+        & (pl.col("from_department") != pl.col("to_department"))
+    ).sort("from_department", "to_department")
+    ends = links.select(
+        pl.col("from_department").replace_strict(number, return_dtype=pl.Int64),
+        pl.col("to_department").replace_strict(number, return_dtype=pl.Int64),
+    )
+    edges = ends.to_numpy().astype(np.int64).reshape(-1, 2)
+    cost = top["cost"].to_numpy().astype(float)
+    sizes = (
+        40 + 400 * cost / cost.max() if cost.size and cost.max() > 0 else np.full(len(names), 60)
+    )
+    drawing = Drawing(
+        labels=names,
+        sizes=sizes,
+        colours=[charts.ROLE_COLOURS["member"]] * len(names),
+        edges=edges,
+        weights=links["minutes"].to_numpy().astype(float),
+        highlight=list(range(len(names))),
+    )
+    made["tem_graph"] = charts.network_chart(
+        drawing,
+        name="tem_graph",
+        title="calls between departments (size: cost; shade: minutes)",
+        legend={},
+        seed=seed,
+        dpi=dpi,
+    )
+    partners = (
+        result.partners.group_by("partner", "destination")
+        .agg(
+            calls=pl.col("calls").sum(), minutes=pl.col("minutes").sum(), cost=pl.col("cost").sum()
+        )
+        .sort(["cost", "partner"], descending=[True, False])
+        .head(_TEM_ROWS)
+    )
+    anomalies = result.anomalies.select("node_id", "department", "anomaly", "reason")
+    return {
+        "currency": result.currency,
+        "totals": [(k, v) for k, v in result.totals],
+        "usage": top.select(
+            "department",
+            "employees",
+            "calls_internal",
+            "calls_external",
+            "billed_minutes",
+            "cost",
+            "offhours_share",
+        ).to_dicts(),
+        "partners": partners.to_dicts(),
+        "anomalies": anomalies.head(_TEM_ROWS * 2).to_dicts(),
+        "anomaly_count": anomalies.height,
+    }
 
 
 def _check(settings: Settings) -> None:
