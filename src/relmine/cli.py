@@ -902,19 +902,7 @@ def report(
     opened, window, ties = _ties(store, since, until, channels, ties_file)
     expenses = None
     if tem_tariff is not None:
-        from relmine.tem import expense_report, load_tariff, load_watch_list
-
-        watched = None
-        if watch_list is not None:
-            watched = load_watch_list(watch_list, region=opened.settings.region)
-        expenses = expense_report(
-            opened,
-            load_tariff(tem_tariff),
-            by="department",
-            watch_list=watched,
-            all_customers=all_customers,
-            window=window,
-        )
+        expenses = _expenses(opened, tem_tariff, watch_list, all_customers, window, "department")
     content = build_report(
         opened,
         ties,
@@ -936,6 +924,25 @@ def report(
         size = f"{done['bytes'] / 1024:,.0f} KiB"
         beside = f", charts in {done['folder']}" if "folder" in done else ""
         _err(f"wrote {target} ({done['format']}, {size}, {done['charts']} charts{beside})", **done)
+
+
+def _expenses(
+    opened: Any, tariff: Path, watch_list: Path | None, all_customers: bool, window: Any, by: str
+) -> Any:
+    """``relmine.tem.expense_report`` with the tariff and watch list read from their files."""
+    from relmine.tem import expense_report, load_tariff, load_watch_list
+
+    watched = None
+    if watch_list is not None:
+        watched = load_watch_list(watch_list, region=opened.settings.region)
+    return expense_report(
+        opened,
+        load_tariff(tariff),
+        by=by,
+        watch_list=watched,
+        all_customers=all_customers,
+        window=window,
+    )
 
 
 class TemBy(StrEnum):
@@ -984,20 +991,10 @@ def tem(
     """Telco expense management: traffic, minutes, cost, partners, departments, anomalies."""
     from relmine.graph import parse_window
     from relmine.store import Store, default_store_dir
-    from relmine.tem import expense_report, load_tariff, load_watch_list
 
     opened = Store.open(default_store_dir(store))
-    watched = None
-    if watch_list is not None:
-        watched = load_watch_list(watch_list, region=opened.settings.region)
-    result = expense_report(
-        opened,
-        load_tariff(tariff),
-        by=by.value,
-        watch_list=watched,
-        all_customers=all_customers,
-        window=parse_window(since, until),
-    )
+    window = parse_window(since, until)
+    result = _expenses(opened, tariff, watch_list, all_customers, window, by.value)
     _summary("tem", result.totals, output, quiet)
     frame = result.frames()[what.value] if output is not None else result.terminal(what.value)
     _emit(frame, output, format.value if format else None, f"tem: {what.value}", quiet)
