@@ -23,7 +23,14 @@ import polars as pl
 from relmine.errors import ConfigError, OutputError
 from relmine.store import atomic_write_bytes, write_failure
 
-__all__ = ["FORMATS", "format_for", "neutralise_formulas", "write_table"]
+__all__ = [
+    "FORMATS",
+    "checked_target",
+    "format_for",
+    "neutralise_formulas",
+    "write_file",
+    "write_table",
+]
 
 #: Table formats by name; graph formats are handled by :mod:`relmine.graph` callers.
 FORMATS = ("parquet", "csv", "json", "ndjson")
@@ -134,19 +141,41 @@ def write_table(
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
     else:
-        path = _target(target)
-        try:
-            if _special(path):
-                with open(path, "wb") as fh:
-                    fh.write(data)
-            else:
-                atomic_write_bytes(path, data, mode=None)
-        except OSError as exc:
-            reason = write_failure(exc) or exc.strerror or type(exc).__name__
-            raise OutputError(
-                f"cannot write {target}: {reason}; a previous {path.name}, if any, is unchanged"
-            ) from None
+        write_file(data, target)
     return fmt
+
+
+def write_file(data: bytes, target: str) -> None:
+    """Replace the file ``target`` with ``data`` atomically; a device or pipe is written in place.
+
+    Raises
+    ------
+    ConfigError
+        If the folder does not exist or ``target`` is a folder.
+    OutputError
+        If the write fails (disk full, read-only folder, ...); a previous file stays as it was.
+    """
+    path = _target(target)
+    try:
+        if _special(path):
+            with open(path, "wb") as fh:
+                fh.write(data)
+        else:
+            atomic_write_bytes(path, data, mode=None)
+    except OSError as exc:
+        raise _output_error(target, path, exc) from None
+
+
+def _output_error(target: str, path: Path, exc: OSError) -> OutputError:
+    reason = write_failure(exc) or exc.strerror or type(exc).__name__
+    return OutputError(
+        f"cannot write {target}: {reason}; a previous {path.name}, if any, is unchanged"
+    )
+
+
+def checked_target(target: str) -> Path:
+    """The path of an output file, checked: its folder exists and it is not a folder itself."""
+    return _target(target)
 
 
 def _target(target: str) -> Path:

@@ -29,8 +29,9 @@ import jinja2
 from markupsafe import Markup
 
 from relmine.errors import ConfigError, OutputError
+from relmine.output import checked_target, write_file
 from relmine.report.build import Report
-from relmine.store import atomic_write_bytes, write_failure
+from relmine.store import write_failure
 
 __all__ = ["FORMATS", "render_html", "render_markdown", "report_format", "write_report"]
 
@@ -157,25 +158,19 @@ def write_report(report: Report, target: str, *, fmt: str | None = None) -> dict
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
         return written | {"bytes": len(data)}
-    path = Path(target)
-    if not path.parent.is_dir():
-        raise ConfigError(f"cannot write {target}: folder {path.parent} does not exist")
-    if path.is_dir():
-        raise ConfigError(f"cannot write {target}: it is a folder; give a file name")
-    try:
-        if fmt == "html":
-            data = render_html(report)
-        else:
-            folder = path.parent / f"{path.stem}_files"
-            data, files = render_markdown(report, folder.name)
+    path = checked_target(target)
+    if fmt == "html":
+        data = render_html(report)
+    else:
+        folder = path.parent / f"{path.stem}_files"
+        data, files = render_markdown(report, folder.name)
+        try:
             _replace_folder(folder, files)
-            written["folder"] = str(folder)
-        atomic_write_bytes(path, data, mode=None)
-    except OSError as exc:
-        reason = write_failure(exc) or exc.strerror or type(exc).__name__
-        raise OutputError(
-            f"cannot write {target}: {reason}; a previous {path.name}, if any, is unchanged"
-        ) from None
+        except OSError as exc:
+            reason = write_failure(exc) or exc.strerror or type(exc).__name__
+            raise OutputError(f"cannot write {folder}: {reason}") from None
+        written["folder"] = str(folder)
+    write_file(data, target)
     return written | {"bytes": len(data)}
 
 
