@@ -23,7 +23,7 @@ import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _measure import machine, markdown_table, measure, relmine_cmd
-from graph import WORK, make_world, store_events
+from graph import add_world_arguments, store_events, world_store
 
 #: Wall time ``relmine cycles`` should stay under on the 1,000,000-person world (issue 7).
 TARGET_SECONDS = 60.0
@@ -45,18 +45,8 @@ def planted_found(found: pl.DataFrame, truth: pl.DataFrame) -> tuple[int, int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--people", type=int, default=1_000_000)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--store", type=Path, help="an existing demo store instead")
-    args = parser.parse_args()
-
-    if args.store is not None:
-        store = args.store
-    else:
-        WORK.mkdir(exist_ok=True)
-        store = make_world(
-            WORK / f"graph-{args.people}-{args.seed}", people=args.people, seed=args.seed
-        )
+    add_world_arguments(parser)
+    store = world_store(parser.parse_args())
     rows = store_events(store)["bank"]
     print(f"store: {store} ({rows:,} bank rows)")
     print(f"machine: {machine()}\n")

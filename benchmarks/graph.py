@@ -57,6 +57,21 @@ def make_world(directory: Path, *, people: int, seed: int) -> Path:
     return store
 
 
+def add_world_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--people``, ``--seed`` of the demo world to make, or ``--store`` of an existing one."""
+    parser.add_argument("--people", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--store", type=Path, help="an existing demo store instead (read only)")
+
+
+def world_store(args: argparse.Namespace) -> Path:
+    """The ``--store`` given, else the store of the demo world of ``--people`` and ``--seed``."""
+    if args.store is not None:
+        return args.store
+    WORK.mkdir(exist_ok=True)
+    return make_world(WORK / f"graph-{args.people}-{args.seed}", people=args.people, seed=args.seed)
+
+
 def store_events(store: Path) -> dict[str, int]:
     """Rows of the store's event tables, per table (Polars reads only the Parquet footers)."""
     manifest = json.loads((store / "manifest.json").read_text(encoding="utf-8"))
