@@ -85,8 +85,15 @@ def fast_path_always(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 def fast_accepted(values: list[str], region: str) -> dict[str, str]:
     """What the fast path alone accepts (value -> E.164)."""
     raw = pl.Series("raw", sorted(set(values)), dtype=pl.String)
-    accepted = identity._fast_phones(raw, region)
-    return dict(zip(raw.gather(accepted["i"]).to_list(), accepted["phone"].to_list(), strict=True))
+    decided = identity._fast_phones(raw, region).filter(pl.col("phone").is_not_null())
+    return dict(zip(raw.gather(decided["i"]).to_list(), decided["phone"].to_list(), strict=True))
+
+
+def fast_rejected(values: list[str], region: str) -> set[str]:
+    """What the fast path alone rejects, without asking the library."""
+    raw = pl.Series("raw", sorted(set(values)), dtype=pl.String)
+    decided = identity._fast_phones(raw, region).filter(pl.col("invalid"))
+    return set(raw.gather(decided["i"]).to_list())
 
 
 # --------------------------------------------------------------------------------------------------
@@ -278,6 +285,10 @@ def test_phone_table_equals_library(fast_path_always: None, region: str) -> None
     reference = dict(zip(expected["raw"], expected["phone"], strict=True))
     assert accepted, "the fast path accepted nothing: the test would not exercise it"
     assert {value: reference[value] for value in accepted} == accepted
+    # ... and may reject only what the library rejects.
+    rejected = fast_rejected(values, region)
+    assert rejected, "the fast path rejected nothing: the test would not exercise it"
+    assert {value: reference[value] for value in rejected} == dict.fromkeys(rejected)
 
 
 @settings(max_examples=30, deadline=None, derandomize=True, database=None)

@@ -466,10 +466,15 @@ def scan_text(path: Path, dialect: Dialect) -> pl.LazyFrame:
         encoding="utf8-lossy",
         raise_if_empty=False,
     )
-    stripped = [pl.col(n).str.strip_chars().replace("", None) for n in names]
-    surplus = pl.col(EXTRA).str.strip_chars().replace("", None)  # content beyond the header
-    return lf.with_columns(pl.col("_line").cast(pl.Int64), *stripped).filter(
-        pl.any_horizontal(*(pl.col(n).is_not_null() for n in names), surplus.is_not_null())
+    # Strip, then empty -> null in a second step: ``replace("", None)`` builds a hash table per
+    # column and held 1.1 GB more at the peak on 10 M rows.
+    stripped = [pl.col(n).str.strip_chars() for n in names]
+    blank_is_null = [pl.when(pl.col(n).str.len_bytes() > 0).then(pl.col(n)) for n in names]
+    surplus = pl.col(EXTRA).str.strip_chars().str.len_bytes() > 0  # content beyond the header
+    return (
+        lf.with_columns(pl.col("_line").cast(pl.Int64), *stripped)
+        .with_columns(*blank_is_null)
+        .filter(pl.any_horizontal(*(pl.col(n).is_not_null() for n in names), surplus))
     )
 
 
@@ -603,6 +608,9 @@ def _read_file(
     # Keep only what the two outputs need, so the raw strings of good rows are freed early.
     valid, rejects = pl.collect_all([good.select(columns), _rejects_frame(base, ctx)])
     del base, good, prepared  # the raw strings go with them
+    # One chunk: hashing and writing ~100 chunks of gathered strings cost 1.8 CPU-seconds more
+    # per 10 M rows than the 0.2 s this copy takes.
+    valid = valid.rechunk()
     rejects = _rejects_text(rejects, ctx, key)
     if key is not None:
         from relmine.ingest.pseudonym import PSEUDONYMOUS, pseudonymize
