@@ -312,3 +312,56 @@ def test_duplicate_rows_are_dropped_as_unique_would() -> None:
     assert_frame_equal(kept, frame.unique(maintain_order=True, keep="first"))
     assert 0 < kept.height < n
     assert_frame_equal(drop_duplicate_rows(frame.head(1), ["a"]).collect(), frame.head(1))
+
+
+# --------------------------------------------------------------------------------------------------
+# batches: a big file is read ingest_batch_rows rows at a time, with the same result
+# --------------------------------------------------------------------------------------------------
+
+
+def _tables(store: Path) -> dict[str, pl.DataFrame]:
+    opened = Store.open(store)
+    return {t: opened.scan(t).collect() for t in ("cdr", "bank", "customers", "rejects")}
+
+
+def _counts(store: Path) -> list[tuple]:
+    keys = ("kind", "rows", "accepted", "rejected", "duplicates", "rejected_by_reason")
+    return [tuple(f[k] for k in keys) for f in status(store)["files"]]
+
+
+def test_batches_store_what_one_pass_stores(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from conftest import SAMPLE
+
+    files = [SAMPLE / n for n in ("customers.csv", "calls.csv", "bank.csv")]
+    whole, batched = tmp_path / "whole", tmp_path / "batched"
+    assert run_cli("ingest", *files, "--store", whole, "-q").exit_code == 0
+    # 997 rows a batch: about 20 batches per file (a later batch repeating an earlier one: below).
+    monkeypatch.setenv("RELMINE_INGEST_BATCH_ROWS", "997")
+    assert run_cli("ingest", *files, "--store", batched, "-q").exit_code == 0
+    assert len(Store.open(batched).manifest["tables"]["cdr"]) >= 20
+    assert _counts(batched) == _counts(whole)
+    expected = _tables(whole)
+    for table, frame in _tables(batched).items():
+        assert_frame_equal(frame, expected[table], check_row_order=True)
+
+
+def test_a_row_repeated_in_a_later_batch_is_a_duplicate(
+    tmp_path: Path, store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    header = "caller,callee,start_time,duration_s,type\n"
+    rows = [f"0905123456,090512345{i},2026-03-02 10:0{i}:00,6{i},voice\n" for i in range(6)]
+    first = tmp_path / "first.csv"
+    # rows 0, 1, 2 | 0 again, 3, 1 again | 4  (batches of three)
+    first.write_text(header + "".join(rows[i] for i in (0, 1, 2, 0, 3, 1, 4)))
+    second = tmp_path / "second.csv"  # an overlapping export: 4 and 3 are stored already
+    second.write_text(header + "".join(rows[i] for i in (4, 5, 3)))
+    monkeypatch.setenv("RELMINE_INGEST_BATCH_ROWS", "3")
+    assert run_cli("ingest", first, "--store", store, "-q").exit_code == 0
+    monkeypatch.setenv("RELMINE_INGEST_BATCH_ROWS", "1")
+    assert run_cli("ingest", second, "--store", store, "-q").exit_code == 0
+    counts = [(f["rows"], f["accepted"], f["duplicates"]) for f in status(store)["files"]]
+    assert counts == [(7, 5, 2), (3, 1, 2)]
+    cdr = Store.open(store).scan("cdr").collect()
+    assert cdr["duration_s"].to_list() == [60, 61, 62, 63, 64, 65]

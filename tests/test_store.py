@@ -42,7 +42,8 @@ def _big_cdr(path: Path, rows: int = 600_000, seed: int = 0) -> Path:
 
 def _kill_when(store: Path, big: Path, ready) -> int:
     """Start an ingest, SIGKILL it once ``ready(store)`` is true; return its exit status."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    # Batches of 100,000 rows: the file is written as six parts, one after another.
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "RELMINE_INGEST_BATCH_ROWS": "100000"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "relmine", "ingest", str(big), "--store", str(store), "-q"],
         env=env,

@@ -142,6 +142,9 @@ class Settings:
     tem_roaming_factor, tem_roaming_min_minutes : float, float
         A roaming spike: a day's roaming minutes at least this many times the employee's usual
         minutes a day at home, and at least this many minutes.
+    ingest_batch_rows : int
+        Rows of a call-record or bank file that ingest reads, normalises and writes at a time;
+        its peak memory depends on this, not on the size of the file.
     """
 
     region: str = "SK"
@@ -209,6 +212,10 @@ class Settings:
     tem_private_max_employees: int = 1  # a number more employees talk to is business
     tem_roaming_factor: float = 3.0  # roaming spike: day's roaming minutes vs usual minutes a day
     tem_roaming_min_minutes: float = 30.0  # ... and at least this many minutes
+    # Rows of a call-record or bank file read, normalised and written at a time: peak memory
+    # grows with it, not with the file (3 M: 2.1 GB for 10 M call rows, 3.6 GB for 13.4 M bank
+    # rows, against 2.6 and 6.3 GB read whole).
+    ingest_batch_rows: int = 3_000_000
 
     def validated(self) -> Settings:
         """Return self after checking every value, or raise :class:`ConfigError` saying which."""
@@ -234,7 +241,12 @@ class Settings:
                 raise ConfigError(f"setting {name} must be an hour between 0 and 24")
         if not self.evening_start <= self.night_start:
             raise ConfigError("setting evening_start must not be later than night_start")
-        positive = ("tie_heavy_degree", "household_max_size", "regular_min_months")
+        positive = (
+            "tie_heavy_degree",
+            "household_max_size",
+            "regular_min_months",
+            "ingest_batch_rows",
+        )
         for name in positive:
             if getattr(self, name) <= 0:
                 raise ConfigError(f"setting {name} must be positive")

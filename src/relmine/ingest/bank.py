@@ -33,7 +33,9 @@ def parse_amount(column: pl.Expr, *, decimal_comma: bool) -> pl.Expr:
 def normalise(lf: pl.LazyFrame, ctx: ReadContext) -> pl.LazyFrame:
     """Add the store's ``bank`` columns and ``_reason`` to a scanned statement file."""
     names = ["account", "counterparty"] if ctx.has("counterparty") else ["account"]
-    lf = map_identifiers(lf, names, account_answers, value="account")
+    lf = map_identifiers(
+        lf, names, account_answers, value="account", cache=ctx.answers_of("account")
+    )
     if not ctx.has("counterparty"):
         lf = lf.with_columns(
             counterparty=pl.lit(None, pl.String), counterparty_reason=pl.lit(None, pl.String)

@@ -28,7 +28,14 @@ def normalise(lf: pl.LazyFrame, ctx: ReadContext) -> pl.LazyFrame:
     """Add the store's ``cdr`` columns and ``_reason`` to a scanned call-detail file."""
     phones = partial(phone_answers, region=ctx.settings.region)
     # A phone is null exactly when missing or invalid, and the reason is always the same.
-    lf = map_identifiers(lf, ["caller", "callee"], phones, value="phone", reasons=False)
+    lf = map_identifiers(
+        lf,
+        ["caller", "callee"],
+        phones,
+        value="phone",
+        reasons=False,
+        cache=ctx.answers_of("phone"),
+    )
     if ctx.opaque_ids:
         # Subscriber ids (bandicoot, hashed dumps): a phone number still becomes E.164, any
         # other id is kept as written.
