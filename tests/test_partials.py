@@ -7,6 +7,9 @@ aggregates) must write the same bytes as a build from the events (``RELMINE_TIE_
 
 from __future__ import annotations
 
+import io
+import json
+import shutil
 import stat
 from pathlib import Path
 
@@ -112,24 +115,54 @@ def test_nightly_ingests_give_the_same_ties_as_a_build_from_events(
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
-def test_influencers_after_a_nightly_ingest_match_a_build_from_events(
+def _csv(store: Path, command: str, *args: str) -> str:
+    run = run_cli(command, "--store", store, "--format", "csv", "-o", "-", *args)
+    assert run.exit_code == 0, run.stderr
+    return run.stdout
+
+
+def test_influencers_and_households_after_nightly_ingests_match_a_build_from_events(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("RELMINE_TIE_CACHE", raising=False)
     store = tmp_path / "store"
-    pieces = _split(tmp_path)
     base = (SAMPLE / "cells.csv", SAMPLE / "customers.csv")
     assert run_cli("ingest", *base, "--store", store, "-q").exit_code == 0
-    for files in pieces:
+    for files in _split(tmp_path):
         assert run_cli("ingest", *files, "--store", store, "-q").exit_code == 0
-        nightly = run_cli(
-            "influencers", "--store", store, "--top", "15", "--format", "csv", "-o", "-"
-        )
-        assert nightly.exit_code == 0, nightly.stderr
+        influencers = _csv(store, "influencers", "--top", "15")
+    households = _csv(store, "households", "--since", "2026-01-15")
     with monkeypatch.context() as m:
         m.setenv("RELMINE_TIE_CACHE", "false")
-        fresh = run_cli(
-            "influencers", "--store", store, "--top", "15", "--format", "csv", "-o", "-"
-        )
-    assert nightly.stdout == fresh.stdout
-    assert nightly.stdout.count("\n") == 16
+        assert influencers == _csv(store, "influencers", "--top", "15")
+        # households read the parties' cells from the aggregates too
+        assert households == _csv(store, "households", "--since", "2026-01-15")
+    assert influencers.count("\n") == 16
+    assert households.count("\n") > 100
+
+
+def test_aggregates_of_parts_gone_from_the_store_are_removed(
+    tmp_path: Path, sample_store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("RELMINE_TIE_CACHE", raising=False)
+    store = tmp_path / "store"
+    shutil.copytree(sample_store, store)
+    _graph(store, tmp_path / "all.parquet")
+    folder = store / "cache" / "parts"
+    assert sorted(p.name.split(".", 1)[1] for p in folder.iterdir()) == [
+        "ids.parquet",
+        "ids.parquet",
+        "rows.parquet",
+        "rows.parquet",
+        "transfers.parquet",
+    ]
+    # a store rebuilt without its bank part (say, restored from an older copy of its manifest)
+    manifest = json.loads((store / "manifest.json").read_text())
+    manifest["tables"]["bank"] = []
+    (store / "manifest.json").write_text(json.dumps(manifest))
+    phone = _graph(store, tmp_path / "phone.parquet")
+    assert sorted(p.name.split(".", 1)[1] for p in folder.iterdir()) == [
+        "ids.parquet",
+        "rows.parquet",
+    ]
+    assert pl.read_parquet(io.BytesIO(phone))["bank_n"].sum() == 0

@@ -433,41 +433,36 @@ def _shared_cells(ties: pl.LazyFrame, cells: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def party_cells(
-    store: Store, *, window: Window = Window(), settings: Settings | None = None
+    store: Store,
+    *,
+    window: Window = Window(),
+    settings: Settings | None = None,
+    aggregates: bool | None = None,
 ) -> pl.DataFrame:
     """Per party with known cells: ``node_id``, ``home_cell`` and ``rest_cells`` (a list).
 
     ``rest_cells`` are the cells the party called from at night, in the evening or at weekends.
     Both come from one pass over the calls: the home cell's bases (night, else evening and
     weekend) are exactly the rest times, so the counts per party, basis and cell serve both.
+    With ``aggregates`` (by default when ``tie_cache`` is on) the calls' per-part aggregates
+    (:mod:`relmine.partials`) are read instead of the calls, with the same result.
     """
     settings = settings or store.settings
-    flags = _hour_flags(settings)
+    if settings.tie_cache if aggregates is None else aggregates:
+        from relmine.partials import combined_party_cells
+
+        return combined_party_cells(store, window=window, settings=settings)
     events = relationship_events(store, window=window, channels=("voice", "sms"))
-    counts = (
-        events.filter(pl.col("cell_id").is_not_null())
-        .with_columns(
-            basis=pl.when(flags["night"])
-            .then(pl.lit(0))
-            .when(flags["evening"] | flags["weekend"])
-            .then(pl.lit(1))
-        )
-        .filter(pl.col("basis").is_not_null())
-        .group_by("u", "basis", "cell_id")
-        .agg(n=pl.len())
-        .with_columns(pl.col("cell_id").cast(pl.String))
-        .collect(engine="streaming")
-    )
-    homes = (
-        counts.sort(["u", "basis", "n", "cell_id"], descending=[False, False, True, False])
-        .group_by("u", maintain_order=True)
-        .first()
-        .select(node_id="u", home_cell="cell_id")
-    )
+    cells = _cells_of_parties(_event_rows(events, settings))
+    return cells.sort("node_id")
+
+
+def _cells_of_parties(rows: pl.LazyFrame) -> pl.DataFrame:
+    """``node_id`` (as ``u`` is), ``home_cell`` and ``rest_cells`` from event rows."""
+    counts = _cell_counts(rows).collect(engine="streaming")
+    homes = _pick_homes(counts.lazy()).select("node_id", "home_cell").collect()
     rest = counts.group_by("u").agg(rest_cells=pl.col("cell_id").unique().sort())
-    return homes.join(rest.rename({"u": "node_id"}), on="node_id", how="full", coalesce=True).sort(
-        "node_id"
-    )
+    return homes.join(rest.rename({"u": "node_id"}), on="node_id", how="full", coalesce=True)
 
 
 def _cents(value: pl.Expr) -> pl.Expr:
@@ -790,12 +785,15 @@ def _aggregate(rows: pl.LazyFrame, settings: Settings, window: Window) -> pl.Dat
         "weekend_share",
         "work_share",
     )
-    # The side tables are collected once each: left lazy, home_cells would run once per end of
-    # the tie, and every side table would re-read the events through its own plan.
-    counts = _cell_counts(rows).collect().lazy()
+    # The pairs and the side tables are collected once each, streaming over the rows so that
+    # the rows are never held whole next to what is derived from them: left lazy, home_cells
+    # would run once per end of the tie, and every side table would re-read the rows through
+    # its own plan.
+    aggregated = aggregated.collect(engine="streaming").lazy()
+    counts = _cell_counts(rows).collect(engine="streaming").lazy()
     homes = _pick_homes(counts).collect().lazy()
     rest = counts.select(node_id="u", cell_id="cell_id").unique().collect().lazy()
-    regular = _regular_flows(rows, settings).collect().lazy()
+    regular = _regular_flows(rows, settings).collect(engine="streaming").lazy()
     end = (
         pl.lit(dt.datetime.combine(window.until + dt.timedelta(days=1), dt.time()))
         if window.until is not None

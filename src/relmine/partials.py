@@ -47,17 +47,25 @@ from relmine.graph import (
     Window,
     _aggregate,
     _call_events,
+    _cells_of_parties,
     _event_rows,
     _finish_ties,
     _phone_calls,
     _sum_rows,
     _transfer_events,
+    party_cells,
     tie_features,
 )
 from relmine.register import node_map
 from relmine.store import DIR_MODE, FILE_MODE, TABLES, Store
 
-__all__ = ["PART_SETTINGS", "PartAggregate", "combined_ties", "part_aggregate"]
+__all__ = [
+    "PART_SETTINGS",
+    "PartAggregate",
+    "combined_party_cells",
+    "combined_ties",
+    "part_aggregate",
+]
 
 #: The settings the per-part aggregates depend on (part of their cache key): the hours that
 #: make the time-of-day counts and the home-cell bases. The weight's coefficients and what a
@@ -76,7 +84,7 @@ class PartAggregate:
     ----------
     ids : Series
         The part's identifiers, sorted; ``u`` and ``v`` of the rows are positions in it.
-    rows : DataFrame
+    rows : LazyFrame
         Event rows summed over :data:`relmine.graph.ROW_KEYS`.
     transfers : LazyFrame or None
         Bank parts: the part's distinct transfers (:data:`relmine.graph.TRANSFER_KEY`), to find
@@ -84,7 +92,7 @@ class PartAggregate:
     """
 
     ids: pl.Series
-    rows: pl.DataFrame
+    rows: pl.LazyFrame
     transfers: pl.LazyFrame | None
 
 
@@ -111,27 +119,35 @@ def part_aggregate(store: Store, table: str, part: str, settings: Settings) -> P
     folder = store.root / "cache" / FOLDER
     stem = f"{_digest(part)}-{_digest(_basis(settings))}"
     paths = {kind: folder / f"{stem}.{kind}.parquet" for kind in ("ids", "transfers", "rows")}
-    bank = table == "bank"
+    kinds = ("ids", "transfers", "rows") if table == "bank" else ("ids", "rows")
     if paths["rows"].is_file():
         try:
-            ids = pl.read_parquet(paths["ids"])["identifier"]
-            rows = pl.read_parquet(paths["rows"])
-            transfers = pl.scan_parquet(paths["transfers"]) if bank else None
-            if transfers is None or paths["transfers"].is_file():
-                return PartAggregate(ids, rows, transfers)
+            return _scan(paths, kinds)
         except (OSError, pl.exceptions.PolarsError):
             pass  # unreadable (e.g. truncated by a crash of the disk): build it again
-    aggregate = _build(store, table, part, settings)
-    frames = {"ids": aggregate.ids.to_frame(), "rows": aggregate.rows}
-    if aggregate.transfers is not None:
-        frames["transfers"] = aggregate.transfers.collect()
-    for kind in ("ids", "transfers", "rows"):  # rows last: they mark the aggregate complete
-        if kind in frames and not _cache_frame(frames[kind], folder, paths[kind]):
-            break
-    return aggregate
+    ids, rows, transfers = _build(store, table, part, settings)
+    frames = {"ids": ids.to_frame(), "transfers": transfers, "rows": rows}
+    # rows last: they mark the aggregate complete; once written, they are read from the file
+    # when combined, so that the parts' aggregates are never all in memory at once
+    if all(_cache_frame(frames[kind], folder, paths[kind]) for kind in kinds):
+        try:
+            return _scan(paths, kinds)
+        except (OSError, pl.exceptions.PolarsError):
+            pass
+    return PartAggregate(ids, rows.lazy(), None if transfers is None else transfers.lazy())
 
 
-def _build(store: Store, table: str, part: str, settings: Settings) -> PartAggregate:
+def _scan(paths: dict[str, Path], kinds: tuple[str, ...]) -> PartAggregate:
+    ids = pl.read_parquet(paths["ids"])["identifier"]
+    transfers = pl.scan_parquet(paths["transfers"]) if "transfers" in kinds else None
+    if transfers is not None:
+        transfers.collect_schema()  # fails here if the file is missing
+    return PartAggregate(ids, pl.scan_parquet(paths["rows"]), transfers)
+
+
+def _build(
+    store: Store, table: str, part: str, settings: Settings
+) -> tuple[pl.Series, pl.DataFrame, pl.DataFrame | None]:
     """Read one part's events and sum them per identifier pair, channel, day and cell."""
     scan = pl.scan_parquet(store.root / part, schema=TABLES[table], missing_columns="insert")
     transfers = None
@@ -139,8 +155,8 @@ def _build(store: Store, table: str, part: str, settings: Settings) -> PartAggre
         events = _call_events(_phone_calls(scan, CHANNELS))
     else:
         booked = scan.filter(pl.col("counterparty").is_not_null())
-        transfers = booked.select(*TRANSFER_KEY).unique().collect(engine="streaming").lazy()
-        events = _transfer_events(transfers)
+        transfers = booked.select(*TRANSFER_KEY).unique().collect(engine="streaming")
+        events = _transfer_events(transfers.lazy())
     events = events.filter(
         pl.col("u").is_not_null() & pl.col("v").is_not_null() & (pl.col("u") != pl.col("v"))
     )
@@ -153,7 +169,7 @@ def _build(store: Store, table: str, part: str, settings: Settings) -> PartAggre
         numbered = code.rename({"identifier": side, "i": "_i"})
         events = events.join(numbered, on=side).with_columns(pl.col("_i").alias(side)).drop("_i")
     rows = _sum_rows(_event_rows(events, settings)).with_columns(pl.col("cell_id").cast(pl.String))
-    return PartAggregate(ids, rows.collect(engine="streaming"), transfers)
+    return ids, rows.collect(engine="streaming"), transfers
 
 
 def combined_ties(
@@ -188,13 +204,40 @@ def combined_ties(
     >>> ties = combined_ties(Store.open(Path("relmine-store")))  # doctest: +SKIP
     """
     settings = settings or store.settings
+    combined = _combined_rows(store, window, channels, settings)
+    if combined is None:  # nothing to combine: the events path says what is missing
+        return tie_features(store, window=window, channels=channels, settings=settings)
+    rows, names = combined
+    return _finish_ties(_aggregate(rows, settings, window), names, store, settings, window)
+
+
+def combined_party_cells(
+    store: Store, *, window: Window = Window(), settings: Settings | None = None
+) -> pl.DataFrame:
+    """:func:`relmine.graph.party_cells` from the per-part aggregates (the same table)."""
+    settings = settings or store.settings
+    combined = _combined_rows(store, window, ("voice", "sms"), settings)
+    if combined is None:
+        return party_cells(store, window=window, settings=settings, aggregates=False)
+    rows, names = combined
+    cells = _cells_of_parties(rows)
+    return cells.with_columns(node_id=names.gather(cells["node_id"])).sort("node_id")
+
+
+def _combined_rows(
+    store: Store, window: Window, channels: tuple[str, ...], settings: Settings
+) -> tuple[pl.LazyFrame, pl.Series] | None:
+    """The parts' aggregated rows in the window and channels, ``u, v`` as vertex numbers.
+
+    Returns the rows and the sorted node ids the numbers stand for; None without any part.
+    """
     tables = ["cdr"] if {"voice", "sms"} & set(channels) else []
     tables += ["bank"] if "bank" in channels else []
     parts = [(t, p) for t in tables for p in store.manifest["tables"].get(t, [])]
     _prune(store)
     aggregates = [(t, part_aggregate(store, t, p, settings)) for t, p in parts]
-    if not aggregates:  # nothing to combine: the events path says what is missing
-        return tie_features(store, window=window, channels=channels, settings=settings)
+    if not aggregates:
+        return None
     ids = pl.concat([a.ids for _, a in aggregates]).unique()
     numbers, names = _numbers(ids, node_map(store).collect())
     frames = []
@@ -202,17 +245,14 @@ def combined_ties(
         lookup = aggregate.ids.to_frame().join(
             numbers, on="identifier", how="left", maintain_order="left"
         )["i"]
-        rows = _chosen(aggregate.rows, window, channels)
-        rows = rows.with_columns(u=lookup.gather(rows["u"]), v=lookup.gather(rows["v"]))
+        rows = _chosen(aggregate.rows, window, channels).with_columns(
+            u=pl.lit(lookup).gather(pl.col("u")), v=pl.lit(lookup).gather(pl.col("v"))
+        )
         frames.append(rows.filter(pl.col("u") != pl.col("v")))
     banks = [a for t, a in aggregates if t == "bank"]
     if banks:
         frames += _twice_booked(banks, numbers, window, settings)
-    rows = pl.concat(frames, how="vertical_relaxed")
-    del frames
-    ties = _aggregate(rows.lazy(), settings, window)
-    del rows
-    return _finish_ties(ties, names, store, settings, window)
+    return pl.concat(frames, how="vertical_relaxed"), names
 
 
 def _numbers(ids: pl.Series, nodes: pl.DataFrame) -> tuple[pl.DataFrame, pl.Series]:
@@ -233,7 +273,7 @@ def _numbers(ids: pl.Series, nodes: pl.DataFrame) -> tuple[pl.DataFrame, pl.Seri
     return table.join(number, on="node_id").select("identifier", "i"), names
 
 
-def _chosen(rows: pl.DataFrame, window: Window, channels: tuple[str, ...]) -> pl.DataFrame:
+def _chosen(rows: pl.LazyFrame, window: Window, channels: tuple[str, ...]) -> pl.LazyFrame:
     """The rows in the window (local dates) and of the chosen channels."""
     keep = pl.col("channel").cast(pl.String).is_in(list(channels))
     if window.since is not None:
@@ -252,14 +292,12 @@ def _twice_booked(
     time, so only parts whose days overlap can share one, and only their transfers are read.
     The rows' first and last times are null: the transfer itself stays, so its times do too.
     """
-    spans = np.array(
-        [
-            [a.rows["day"].min().toordinal(), a.rows["day"].max().toordinal()]
-            if a.rows.height
-            else [1, 0]
-            for a in banks
-        ]
-    )
+    day = pl.col("day").dt.epoch("d")
+    # a part without rows spans [1, 0]: it overlaps nothing
+    days = [
+        a.rows.select(day.min().fill_null(1), day.max().fill_null(0).alias("to")) for a in banks
+    ]
+    spans = pl.concat(days).collect().to_numpy()
     overlap = (spans[:, None, 0] <= spans[None, :, 1]) & (spans[None, :, 0] <= spans[:, None, 1])
     np.fill_diagonal(overlap, False)
     shared = [a.transfers for a, hit in zip(banks, overlap.any(axis=1), strict=True) if hit]
@@ -283,7 +321,7 @@ def _twice_booked(
     for side in ("u", "v"):
         numbered = numbers.rename({"identifier": side, "i": "_i"})
         rows = rows.join(numbered, on=side).with_columns(pl.col("_i").alias(side)).drop("_i")
-    return [rows.filter(pl.col("u") != pl.col("v"))]
+    return [rows.filter(pl.col("u") != pl.col("v")).lazy()]
 
 
 def _basis(settings: Settings) -> str:
