@@ -224,41 +224,13 @@ def relationship_events(
     parts: list[pl.LazyFrame] = []
     ends: list[pl.LazyFrame] = []  # every identifier column, for numbering them (coded)
     if channels & {"voice", "sms"}:
-        cdr = window.filter(store.scan("cdr"))
-        kinds = ["voice"] if "voice" in channels else []
-        kinds += ["sms", "mms"] if "sms" in channels else []
-        cdr = cdr.filter(pl.col("type").cast(pl.String).is_in(kinds))
+        cdr = _phone_calls(window.filter(store.scan("cdr")), channels)
         ends += [cdr.select(identifier="caller"), cdr.select(identifier="callee")]
-        parts.append(
-            cdr.select(
-                u=pl.col("caller"),
-                v=pl.col("callee"),
-                channel=pl.when(pl.col("type") == "voice")
-                .then(pl.lit("voice"))
-                .otherwise(pl.lit("sms"))
-                .cast(_CHANNEL),
-                ts_local=pl.col("ts_local"),
-                duration_s=pl.col("duration_s"),
-                value=pl.lit(None, pl.Float64),
-                # a dictionary code a row instead of a string: cells repeat millions of times
-                cell_id=pl.col("cell_id").cast(pl.Categorical),
-            )
-        )
+        parts.append(_call_events(cdr))
     if "bank" in channels:
         bank = window.filter(store.scan("bank")).filter(pl.col("counterparty").is_not_null())
-        transfers = bank.select("src", "dst", "value", "currency", "ts_utc", "ts_local").unique()
         ends += [bank.select(identifier="src"), bank.select(identifier="dst")]
-        parts.append(
-            transfers.select(
-                u=pl.col("src"),
-                v=pl.col("dst"),
-                channel=pl.lit("bank", _CHANNEL),
-                ts_local=pl.col("ts_local"),
-                duration_s=pl.lit(None, pl.Int32),
-                value=pl.col("value"),
-                cell_id=pl.lit(None, pl.Categorical),
-            )
-        )
+        parts.append(_transfer_events(bank.select(*TRANSFER_KEY).unique()))
     if not parts:
         raise ConfigError("no channel selected")
     events = pl.concat(parts)
@@ -272,6 +244,48 @@ def relationship_events(
         )
     return events.filter(
         pl.col("u").is_not_null() & pl.col("v").is_not_null() & (pl.col("u") != pl.col("v"))
+    )
+
+
+#: The columns that make a transfer one event: a transfer between two of our accounts is booked
+#: on both statements, and the two bookings are one transfer.
+TRANSFER_KEY = ("src", "dst", "value", "currency", "ts_utc", "ts_local")
+
+
+def _phone_calls(cdr: pl.LazyFrame, channels: Iterable[str]) -> pl.LazyFrame:
+    """The call records of the chosen phone channels (MMS count as messages)."""
+    kinds = ["voice"] if "voice" in channels else []
+    kinds += ["sms", "mms"] if "sms" in channels else []
+    return cdr.filter(pl.col("type").cast(pl.String).is_in(kinds))
+
+
+def _call_events(cdr: pl.LazyFrame) -> pl.LazyFrame:
+    """Call records as events (identifiers, not yet nodes), in :func:`relationship_events`' form."""
+    return cdr.select(
+        u=pl.col("caller"),
+        v=pl.col("callee"),
+        channel=pl.when(pl.col("type") == "voice")
+        .then(pl.lit("voice"))
+        .otherwise(pl.lit("sms"))
+        .cast(_CHANNEL),
+        ts_local=pl.col("ts_local"),
+        duration_s=pl.col("duration_s"),
+        value=pl.lit(None, pl.Float64),
+        # a dictionary code a row instead of a string: cells repeat millions of times
+        cell_id=pl.col("cell_id").cast(pl.Categorical),
+    )
+
+
+def _transfer_events(transfers: pl.LazyFrame) -> pl.LazyFrame:
+    """Distinct transfers (:data:`TRANSFER_KEY`) as events, in :func:`relationship_events`' form."""
+    return transfers.select(
+        u=pl.col("src"),
+        v=pl.col("dst"),
+        channel=pl.lit("bank", _CHANNEL),
+        ts_local=pl.col("ts_local"),
+        duration_s=pl.lit(None, pl.Int32),
+        value=pl.col("value"),
+        cell_id=pl.lit(None, pl.Categorical),
     )
 
 
@@ -299,20 +313,82 @@ def home_cells(events: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
     LazyFrame
         ``node_id``, ``home_cell``, ``home_events`` (calls from it in that basis), ``home_basis``.
     """
+    return _pick_homes(_cell_counts(_event_rows(events, settings)))
+
+
+def _basis(settings: Settings) -> pl.Expr:
+    """0 at night, 1 in the evening or at a weekend, else null: the bases of a home cell."""
     flags = _hour_flags(settings)
-    phone = events.filter(pl.col("cell_id").is_not_null() & (pl.col("channel") != "bank"))
-    phone = phone.with_columns(
-        basis=pl.when(flags["night"])
-        .then(pl.lit(0))
+    return (
+        pl.when(flags["night"])
+        .then(pl.lit(0, pl.Int8))
         .when(flags["evening"] | flags["weekend"])
-        .then(pl.lit(1))
-        .otherwise(pl.lit(None))
-    ).filter(pl.col("basis").is_not_null())
-    counts = (
+        .then(pl.lit(1, pl.Int8))
+    )
+
+
+#: Keys and additive columns of *event rows* (:func:`_event_rows`): the tie table's features are
+#: sums, extremes and distinct counts of these, so rows summed over their keys (the per-part
+#: aggregates of :mod:`relmine.partials`) give the same tie table as the events themselves.
+ROW_KEYS = ("u", "v", "channel", "day", "cell_id", "basis")
+ROW_SUMS = ("n", "dur", "cents", "cents2", "night", "evening", "weekend", "work")
+_SHARES = ("night", "evening", "weekend", "work")
+
+
+def _event_rows(events: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
+    """Events (:func:`relationship_events`' columns) as additive rows, one per event.
+
+    ``day`` is the local date, ``basis`` the home-cell basis of a call (:func:`_basis`), ``n``
+    the events, ``dur`` the seconds of calls, ``cents`` and ``cents2`` the transfers' amounts and
+    their squares in whole cents (exact, so sums do not depend on order), the share columns the
+    calls and messages at those times, ``first`` and ``last`` the extreme local times.
+    """
+    flags = _hour_flags(settings)
+    phone = pl.col("channel") != "bank"
+    cents = _cents(pl.col("value"))
+    return events.select(
+        "u",
+        "v",
+        "channel",
+        day=pl.col("ts_local").dt.date(),
+        cell_id="cell_id",
+        basis=pl.when(phone).then(_basis(settings)),
+        n=pl.lit(1, pl.Int64),
+        dur=pl.when(pl.col("channel") == "voice")
+        .then(pl.col("duration_s"))
+        .otherwise(0)
+        .cast(pl.Int64),
+        cents=pl.when(~phone).then(cents).otherwise(0),
+        cents2=pl.when(~phone).then(cents.cast(pl.Int128) * cents.cast(pl.Int128)),
+        **{k: (flags[k] & phone).cast(pl.Int64) for k in _SHARES},
+        first="ts_local",
+        last="ts_local",
+    )
+
+
+def _sum_rows(rows: pl.LazyFrame) -> pl.LazyFrame:
+    """Event rows summed over :data:`ROW_KEYS` (a null key is a key)."""
+    return rows.group_by(*ROW_KEYS).agg(
+        *[pl.col(c).sum() for c in ROW_SUMS], pl.col("first").min(), pl.col("last").max()
+    )
+
+
+def _cell_counts(rows: pl.LazyFrame) -> pl.LazyFrame:
+    """Calls and messages per party, home-cell basis and cell: ``u, basis, cell_id, n``."""
+    phone = rows.filter(
+        pl.col("cell_id").is_not_null()
+        & (pl.col("channel") != "bank")
+        & pl.col("basis").is_not_null()
+    )
+    return (
         phone.group_by("u", "basis", "cell_id")
-        .agg(pl.len().alias("n"))
+        .agg(pl.col("n").sum())
         .with_columns(pl.col("cell_id").cast(pl.String))  # ties broken by the cell id's text
     )
+
+
+def _pick_homes(counts: pl.LazyFrame) -> pl.LazyFrame:
+    """The home cell of each party from :func:`_cell_counts` (see :func:`home_cells`)."""
     best = counts.sort(["u", "basis", "n", "cell_id"], descending=[False, False, True, False])
     return (
         best.group_by("u", maintain_order=True)
@@ -326,14 +402,6 @@ def home_cells(events: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
             .otherwise(pl.lit("rest")),
         )
     )
-
-
-def _rest_cells(events: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
-    """Each party's cells at rest times (night, evening, weekend): ``node_id``, ``cell_id``."""
-    flags = _hour_flags(settings)
-    rest = flags["night"] | flags["evening"] | flags["weekend"]
-    phone = events.filter(pl.col("cell_id").is_not_null() & (pl.col("channel") != "bank") & rest)
-    return phone.select(node_id="u", cell_id=pl.col("cell_id").cast(pl.String)).unique()
 
 
 def _shared_cells(ties: pl.LazyFrame, cells: pl.LazyFrame) -> pl.LazyFrame:
@@ -365,41 +433,36 @@ def _shared_cells(ties: pl.LazyFrame, cells: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def party_cells(
-    store: Store, *, window: Window = Window(), settings: Settings | None = None
+    store: Store,
+    *,
+    window: Window = Window(),
+    settings: Settings | None = None,
+    aggregates: bool | None = None,
 ) -> pl.DataFrame:
     """Per party with known cells: ``node_id``, ``home_cell`` and ``rest_cells`` (a list).
 
     ``rest_cells`` are the cells the party called from at night, in the evening or at weekends.
     Both come from one pass over the calls: the home cell's bases (night, else evening and
     weekend) are exactly the rest times, so the counts per party, basis and cell serve both.
+    With ``aggregates`` (by default when ``tie_cache`` is on) the calls' per-part aggregates
+    (:mod:`relmine.partials`) are read instead of the calls, with the same result.
     """
     settings = settings or store.settings
-    flags = _hour_flags(settings)
+    if settings.tie_cache if aggregates is None else aggregates:
+        from relmine.partials import combined_party_cells
+
+        return combined_party_cells(store, window=window, settings=settings)
     events = relationship_events(store, window=window, channels=("voice", "sms"))
-    counts = (
-        events.filter(pl.col("cell_id").is_not_null())
-        .with_columns(
-            basis=pl.when(flags["night"])
-            .then(pl.lit(0))
-            .when(flags["evening"] | flags["weekend"])
-            .then(pl.lit(1))
-        )
-        .filter(pl.col("basis").is_not_null())
-        .group_by("u", "basis", "cell_id")
-        .agg(n=pl.len())
-        .with_columns(pl.col("cell_id").cast(pl.String))
-        .collect(engine="streaming")
-    )
-    homes = (
-        counts.sort(["u", "basis", "n", "cell_id"], descending=[False, False, True, False])
-        .group_by("u", maintain_order=True)
-        .first()
-        .select(node_id="u", home_cell="cell_id")
-    )
+    cells = _cells_of_parties(_event_rows(events, settings))
+    return cells.sort("node_id")
+
+
+def _cells_of_parties(rows: pl.LazyFrame) -> pl.DataFrame:
+    """``node_id`` (as ``u`` is), ``home_cell`` and ``rest_cells`` from event rows."""
+    counts = _cell_counts(rows).collect(engine="streaming")
+    homes = _pick_homes(counts.lazy()).select("node_id", "home_cell").collect()
     rest = counts.group_by("u").agg(rest_cells=pl.col("cell_id").unique().sort())
-    return homes.join(rest.rename({"u": "node_id"}), on="node_id", how="full", coalesce=True).sort(
-        "node_id"
-    )
+    return homes.join(rest.rename({"u": "node_id"}), on="node_id", how="full", coalesce=True)
 
 
 def _cents(value: pl.Expr) -> pl.Expr:
@@ -407,40 +470,35 @@ def _cents(value: pl.Expr) -> pl.Expr:
     return (value * 100.0).round(0).cast(pl.Int64)
 
 
-def _regular_flows(events: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
+def _regular_flows(rows: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
     """Directed bank flows that recur monthly: standing orders, allowances, rent, salaries.
 
     A flow ``u -> v`` is regular when it was paid in at least ``regular_min_months`` distinct
     months, at most about once a month, with stable amounts (coefficient of variation at most
     ``regular_amount_cv``) on a stable day of the month (standard deviation at most
-    ``regular_day_spread`` days).
+    ``regular_day_spread`` days). Means and spreads come from exact integer moments of the
+    amounts in cents and of the days, so they do not depend on the order of the rows, and the
+    per-part sums of :mod:`relmine.partials` give the same flows as the events.
     """
-    bank = events.filter(pl.col("channel") == "bank")
-    month = pl.col("ts_local").dt.strftime("%Y-%m")
-    cents = _cents(pl.col("value")).cast(pl.Int128)
-    bank = bank.select(
-        "u",
-        "v",
-        _month=month,
-        _c=cents,
-        _c2=cents * cents,
-        _day=pl.col("ts_local").dt.day().cast(pl.Float64),
-    )
+    bank = rows.filter(pl.col("channel") == "bank")
+    day = pl.col("day").dt.day().cast(pl.Int64)
     flows = bank.group_by("u", "v").agg(
-        n=pl.len(),
-        months=pl.col("_month").n_unique(),
-        s1=pl.col("_c").sum(),
-        s2=pl.col("_c2").sum(),
-        day_sd=pl.col("_day").std(ddof=0),
+        n=pl.col("n").sum(),
+        months=(pl.col("day").dt.year() * 12 + pl.col("day").dt.month()).n_unique(),
+        s1=pl.col("cents").cast(pl.Int128).sum(),
+        s2=pl.col("cents2").sum(),
+        d1=(pl.col("n") * day).sum(),
+        d2=(pl.col("n") * day * day).sum(),
     )
-    # mean and spread from exact integer moments of the amounts in cents
     n = pl.col("n").cast(pl.Int128)
-    var = (n * pl.col("s2") - pl.col("s1") * pl.col("s1")).cast(pl.Float64) / (
-        pl.col("n").cast(pl.Float64) ** 2
-    )
+    n2 = pl.col("n").cast(pl.Float64) ** 2
+    var = (n * pl.col("s2") - pl.col("s1") * pl.col("s1")).cast(pl.Float64) / n2
+    day_var = (pl.col("n") * pl.col("d2") - pl.col("d1") * pl.col("d1")).cast(pl.Float64) / n2
     mean = pl.col("s1").cast(pl.Float64) / pl.col("n").cast(pl.Float64)
     flows = flows.with_columns(
-        mean=mean / 100.0, cv=pl.when(mean != 0).then(var.sqrt() / mean.abs()).otherwise(0.0)
+        mean=mean / 100.0,
+        cv=pl.when(mean != 0).then(var.sqrt() / mean.abs()).otherwise(0.0),
+        day_sd=day_var.sqrt(),
     )
     regular = (
         (pl.col("months") >= settings.regular_min_months)
@@ -499,8 +557,15 @@ def tie_features(
     """
     settings = settings or store.settings
     events, names = relationship_events(store, window=window, channels=channels, coded=True)
-    ties = _aggregate(events.lazy(), settings, window)
+    ties = _aggregate(_event_rows(events.lazy(), settings), settings, window)
     del events  # the events are the largest thing in memory; the sort copies the ties
+    return _finish_ties(ties, names, store, settings, window)
+
+
+def _finish_ties(
+    ties: pl.DataFrame, names: pl.Series, store: Store, settings: Settings, window: Window
+) -> pl.DataFrame:
+    """Weights, node ids (from vertex numbers) and home distances of aggregated ties."""
     ties = _weigh(ties.sort("a", "b"), settings)
     # back from vertex numbers to node ids; numbers follow the ids' order, so a < b still holds
     ties = ties.with_columns(a=names.gather(ties["a"]), b=names.gather(ties["b"]))
@@ -577,7 +642,9 @@ def load_ties(
             return ties
         except (OSError, pl.exceptions.PolarsError):
             pass  # unreadable (e.g. truncated by a crash of the disk): rebuild it
-    ties = tie_features(store, window=window, channels=channels, settings=settings)
+    from relmine.partials import combined_ties
+
+    ties = combined_ties(store, window=window, channels=channels, settings=settings)
     _cache_ties(ties, folder, path)
     return ties
 
@@ -586,7 +653,10 @@ def _tie_key(store: Store, window: Window, channels: tuple[str, ...], settings: 
     """Digest of everything the tie table depends on (see :func:`load_ties`)."""
     from relmine import __version__
 
-    code = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+    here = Path(__file__).resolve().parent
+    code = [
+        hashlib.sha256((here / f).read_bytes()).hexdigest() for f in ("graph.py", "partials.py")
+    ]
     basis = {
         "parts": store.manifest["tables"],
         "window": [str(window.since), str(window.until)],
@@ -654,52 +724,49 @@ def _window_text(window: Window) -> str:
     return f" between {window.since or 'the start'} and {window.until or 'the end'}"
 
 
-def _aggregate(events: pl.LazyFrame, settings: Settings, window: Window) -> pl.DataFrame:
-    events = events.with_columns(
-        a=pl.min_horizontal("u", "v"), b=pl.max_horizontal("u", "v")
-    ).with_columns(fwd=pl.col("u") == pl.col("a"))
-    flags = _hour_flags(settings)
-    phone = pl.col("channel") != "bank"
-    voice = pl.col("channel") == "voice"
+def _aggregate(rows: pl.LazyFrame, settings: Settings, window: Window) -> pl.DataFrame:
+    """Fold event rows (:func:`_event_rows`, or their per-part sums) into one row per pair."""
+    rows = rows.with_columns(a=pl.min_horizontal("u", "v"), b=pl.max_horizontal("u", "v"))
+    n = pl.col("n")
+
+    def when(condition: pl.Expr) -> pl.Expr:
+        return pl.when(condition).then(n).otherwise(0)
+
     # Row-level indicators first, so that the group-by only sums, counts and takes extremes:
     # conditional expressions inside an aggregation are evaluated group by group, which on
     # millions of pairs is minutes instead of seconds.
-    rows = events.select(
+    counted = rows.select(
         "a",
         "b",
-        "ts_local",
-        _voice=voice.cast(pl.Int64),
-        _voice_s=pl.when(voice).then(pl.col("duration_s")).otherwise(0).cast(pl.Int64),
-        _sms=(pl.col("channel") == "sms").cast(pl.Int64),
-        _bank=(~phone).cast(pl.Int64),
-        _cents=pl.when(~phone).then(_cents(pl.col("value"))).otherwise(0),
-        _ab=pl.col("fwd").cast(pl.Int64),
-        _day=pl.col("ts_local").dt.date(),
-        **{
-            f"_{k}": (flags[k] & phone).cast(pl.Int64)
-            for k in ("night", "evening", "weekend", "work")
-        },
+        "day",
+        "first",
+        "last",
+        "n",
+        "dur",
+        "cents",
+        *_SHARES,
+        _voice=when(pl.col("channel") == "voice"),
+        _sms=when(pl.col("channel") == "sms"),
+        _bank=when(pl.col("channel") == "bank"),
+        _ab=when(pl.col("u") == pl.col("a")),
     )
-    aggregated = rows.group_by("a", "b").agg(
+    aggregated = counted.group_by("a", "b").agg(
         voice_n=pl.col("_voice").sum(),
-        voice_s=pl.col("_voice_s").sum(),
+        voice_s=pl.col("dur").sum(),
         sms_n=pl.col("_sms").sum(),
         bank_n=pl.col("_bank").sum(),
-        bank_amount=pl.col("_cents").sum() / 100.0,
+        bank_amount=pl.col("cents").sum() / 100.0,
         events_ab=pl.col("_ab").sum(),
-        n=pl.len().cast(pl.Int64),
-        active_days=pl.col("_day").n_unique().cast(pl.Int64),
-        first_at=pl.col("ts_local").min(),
-        last_at=pl.col("ts_local").max(),
-        **{f"_{k}": pl.col(f"_{k}").sum() for k in ("night", "evening", "weekend", "work")},
+        n=pl.col("n").sum(),
+        active_days=pl.col("day").n_unique().cast(pl.Int64),
+        first_at=pl.col("first").min(),
+        last_at=pl.col("last").max(),
+        **{f"_{k}": pl.col(k).sum() for k in _SHARES},
     )
     n_phone = pl.col("voice_n") + pl.col("sms_n")
     aggregated = aggregated.with_columns(
         events_ba=pl.col("n") - pl.col("events_ab"),
-        **{
-            f"{k}_share": pl.when(n_phone > 0).then(pl.col(f"_{k}") / n_phone)
-            for k in ("night", "evening", "weekend", "work")
-        },
+        **{f"{k}_share": pl.when(n_phone > 0).then(pl.col(f"_{k}") / n_phone) for k in _SHARES},
     ).select(
         "a",
         "b",
@@ -718,11 +785,15 @@ def _aggregate(events: pl.LazyFrame, settings: Settings, window: Window) -> pl.D
         "weekend_share",
         "work_share",
     )
-    # The side tables are collected once each: left lazy, home_cells would run once per end of
-    # the tie, and every side table would re-read the events through its own plan.
-    homes = home_cells(events, settings).collect().lazy()
-    regular = _regular_flows(events, settings).collect().lazy()
-    rest = _rest_cells(events, settings).collect().lazy()
+    # The pairs and the side tables are collected once each, streaming over the rows so that
+    # the rows are never held whole next to what is derived from them: left lazy, home_cells
+    # would run once per end of the tie, and every side table would re-read the rows through
+    # its own plan.
+    aggregated = aggregated.collect(engine="streaming").lazy()
+    counts = _cell_counts(rows).collect(engine="streaming").lazy()
+    homes = _pick_homes(counts).collect().lazy()
+    rest = counts.select(node_id="u", cell_id="cell_id").unique().collect().lazy()
+    regular = _regular_flows(rows, settings).collect(engine="streaming").lazy()
     end = (
         pl.lit(dt.datetime.combine(window.until + dt.timedelta(days=1), dt.time()))
         if window.until is not None

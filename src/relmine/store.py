@@ -8,6 +8,7 @@ Layout of a store directory::
     data/<run>/<table>-<n>.parquet   part files written by one ingest run
     .lock                   held (flock) by the process that writes
     cache/ties-<key>.parquet  derived tie tables (:func:`relmine.graph.load_ties`), safe to delete
+    cache/parts/              per-part pair aggregates (:mod:`relmine.partials`), safe to delete
 
 A run writes its part files into ``data/.tmp-<run>/``, renames that folder to ``data/<run>/`` and
 then atomically replaces ``manifest.json`` (write temporary, fsync, rename, fsync the folder).

@@ -1,0 +1,371 @@
+"""Per-part pair aggregates: the tie table from what each ingest added, not from every event again.
+
+A store's event tables are made of part files that never change once committed
+(:mod:`relmine.store`). So the events of each part are aggregated once, into *event rows summed
+per part* (:data:`relmine.graph.ROW_KEYS`: caller and callee or payer and payee, channel, local
+day, cell and home-cell basis, with counts, seconds, cents, squared cents, time-of-day counts and
+the first and last local times), and kept in the store's cache next to the tie tables. Every
+feature of the tie table is a sum, an extreme or a distinct count of these rows, so the tie table
+of a store is its parts' aggregates combined: identifiers mapped to nodes through the register of
+the moment, pairs of one node dropped, rows summed again per pair (:func:`combined_ties`). It is
+the same table, to the byte, as :func:`relmine.graph.tie_features` builds from the events.
+
+After a nightly ingest, only the new part is read and aggregated; the older parts' aggregates are
+read from the cache. What the aggregates are keyed by makes them independent of everything
+else that changes:
+
+* of other parts -- the rows are per part, and combining them re-counts distinct days;
+* of the register -- the rows keep raw identifiers (phone numbers, IBANs, as per-part numbers
+  into a sorted list of the part's identifiers), so a new customers register only re-maps them;
+* of ``--since/--until`` and ``--channels`` -- the rows are per local day and per channel, so a
+  window or a channel choice is a filter on them.
+
+One trap is handled separately: a transfer between two of our accounts is booked on both
+statements, and the two bookings are one transfer (:data:`relmine.graph.TRANSFER_KEY`). Bookings
+of one part are de-duplicated in its aggregate; a transfer whose bookings came in two parts (two
+statement files of the same days) is found from the distinct transfers each bank part keeps
+beside its aggregate, read only for parts whose days overlap another's, and subtracted once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from relmine.config import Settings
+from relmine.graph import (
+    CHANNELS,
+    ROW_SUMS,
+    TRANSFER_KEY,
+    Window,
+    _aggregate,
+    _call_events,
+    _cells_of_parties,
+    _event_rows,
+    _finish_ties,
+    _phone_calls,
+    _sum_rows,
+    _transfer_events,
+    party_cells,
+    tie_features,
+)
+from relmine.register import node_map
+from relmine.store import DIR_MODE, FILE_MODE, TABLES, Store
+
+__all__ = [
+    "PART_SETTINGS",
+    "PartAggregate",
+    "combined_party_cells",
+    "combined_ties",
+    "part_aggregate",
+]
+
+#: The settings the per-part aggregates depend on (part of their cache key): the hours that
+#: make the time-of-day counts and the home-cell bases. The weight's coefficients and what a
+#: regular flow is apply when the aggregates are combined.
+PART_SETTINGS = ("night_start", "night_end", "evening_start", "work_start", "work_end")
+
+#: The cache folder of the per-part aggregates, under the store's ``cache/``.
+FOLDER = "parts"
+
+
+@dataclass(frozen=True)
+class PartAggregate:
+    """The aggregate of one part file of the ``cdr`` or ``bank`` table.
+
+    Attributes
+    ----------
+    ids : Series
+        The part's identifiers, sorted; ``u`` and ``v`` of the rows are positions in it.
+    rows : LazyFrame
+        Event rows summed over :data:`relmine.graph.ROW_KEYS`.
+    transfers : LazyFrame or None
+        Bank parts: the part's distinct transfers (:data:`relmine.graph.TRANSFER_KEY`), to find
+        transfers booked in two parts.
+    """
+
+    ids: pl.Series
+    rows: pl.LazyFrame
+    transfers: pl.LazyFrame | None
+
+
+def part_aggregate(store: Store, table: str, part: str, settings: Settings) -> PartAggregate:
+    """The aggregate of one committed part, from the store's cache or built and cached.
+
+    Parameters
+    ----------
+    store : Store
+        The store holding the part.
+    table : str
+        ``cdr`` or ``bank``.
+    part : str
+        The part's path as the manifest names it (``data/<run>/<table>-<n>.parquet``).
+    settings : Settings
+        The hours of :data:`PART_SETTINGS`.
+
+    Returns
+    -------
+    PartAggregate
+        Cached in ``cache/parts/`` (owner-only, written atomically, best effort: a read-only
+        store only costs building it again next time).
+    """
+    folder = store.root / "cache" / FOLDER
+    stem = f"{_digest(part)}-{_digest(_basis(settings))}"
+    paths = {kind: folder / f"{stem}.{kind}.parquet" for kind in ("ids", "transfers", "rows")}
+    kinds = ("ids", "transfers", "rows") if table == "bank" else ("ids", "rows")
+    if paths["rows"].is_file():
+        try:
+            return _scan(paths, kinds)
+        except (OSError, pl.exceptions.PolarsError):
+            pass  # unreadable (e.g. truncated by a crash of the disk): build it again
+    ids, rows, transfers = _build(store, table, part, settings)
+    frames = {"ids": ids.to_frame(), "transfers": transfers, "rows": rows}
+    # rows last: they mark the aggregate complete; once written, they are read from the file
+    # when combined, so that the parts' aggregates are never all in memory at once
+    if all(_cache_frame(frames[kind], folder, paths[kind]) for kind in kinds):
+        try:
+            return _scan(paths, kinds)
+        except (OSError, pl.exceptions.PolarsError):
+            pass
+    return PartAggregate(ids, rows.lazy(), None if transfers is None else transfers.lazy())
+
+
+def _scan(paths: dict[str, Path], kinds: tuple[str, ...]) -> PartAggregate:
+    ids = pl.read_parquet(paths["ids"])["identifier"]
+    transfers = pl.scan_parquet(paths["transfers"]) if "transfers" in kinds else None
+    if transfers is not None:
+        transfers.collect_schema()  # fails here if the file is missing
+    return PartAggregate(ids, pl.scan_parquet(paths["rows"]), transfers)
+
+
+def _build(
+    store: Store, table: str, part: str, settings: Settings
+) -> tuple[pl.Series, pl.DataFrame, pl.DataFrame | None]:
+    """Read one part's events and sum them per identifier pair, channel, day and cell."""
+    scan = pl.scan_parquet(store.root / part, schema=TABLES[table], missing_columns="insert")
+    transfers = None
+    if table == "cdr":
+        events = _call_events(_phone_calls(scan, CHANNELS))
+    else:
+        booked = scan.filter(pl.col("counterparty").is_not_null())
+        transfers = booked.select(*TRANSFER_KEY).unique().collect(engine="streaming")
+        events = _transfer_events(transfers.lazy())
+    events = events.filter(
+        pl.col("u").is_not_null() & pl.col("v").is_not_null() & (pl.col("u") != pl.col("v"))
+    )
+    ends = pl.concat([events.select(identifier="u"), events.select(identifier="v")])
+    ids = ends.unique().sort("identifier").collect(engine="streaming")["identifier"]
+    code = pl.DataFrame(
+        {"identifier": ids, "i": pl.int_range(0, ids.len(), dtype=pl.UInt32, eager=True)}
+    ).lazy()
+    for side in ("u", "v"):
+        numbered = code.rename({"identifier": side, "i": "_i"})
+        events = events.join(numbered, on=side).with_columns(pl.col("_i").alias(side)).drop("_i")
+    rows = _sum_rows(_event_rows(events, settings)).with_columns(pl.col("cell_id").cast(pl.String))
+    return ids, rows.collect(engine="streaming"), transfers
+
+
+def combined_ties(
+    store: Store,
+    *,
+    window: Window = Window(),
+    channels: tuple[str, ...] = CHANNELS,
+    settings: Settings | None = None,
+) -> pl.DataFrame:
+    """The tie table of :func:`relmine.graph.tie_features`, from the per-part aggregates.
+
+    Parts whose aggregate is cached are not read; the others are read once and cached
+    (:func:`part_aggregate`). Aggregates of parts that are no longer in the store are removed.
+
+    Parameters
+    ----------
+    store, window, channels, settings
+        As for :func:`relmine.graph.tie_features`.
+
+    Returns
+    -------
+    DataFrame
+        The same table, to the byte, as :func:`relmine.graph.tie_features`.
+
+    Raises
+    ------
+    StoreError
+        As :func:`relmine.graph.tie_features`: no events in the window.
+
+    Examples
+    --------
+    >>> ties = combined_ties(Store.open(Path("relmine-store")))  # doctest: +SKIP
+    """
+    settings = settings or store.settings
+    combined = _combined_rows(store, window, channels, settings)
+    if combined is None:  # nothing to combine: the events path says what is missing
+        return tie_features(store, window=window, channels=channels, settings=settings)
+    rows, names = combined
+    return _finish_ties(_aggregate(rows, settings, window), names, store, settings, window)
+
+
+def combined_party_cells(
+    store: Store, *, window: Window = Window(), settings: Settings | None = None
+) -> pl.DataFrame:
+    """:func:`relmine.graph.party_cells` from the per-part aggregates (the same table)."""
+    settings = settings or store.settings
+    combined = _combined_rows(store, window, ("voice", "sms"), settings)
+    if combined is None:
+        return party_cells(store, window=window, settings=settings, aggregates=False)
+    rows, names = combined
+    cells = _cells_of_parties(rows)
+    return cells.with_columns(node_id=names.gather(cells["node_id"])).sort("node_id")
+
+
+def _combined_rows(
+    store: Store, window: Window, channels: tuple[str, ...], settings: Settings
+) -> tuple[pl.LazyFrame, pl.Series] | None:
+    """The parts' aggregated rows in the window and channels, ``u, v`` as vertex numbers.
+
+    Returns the rows and the sorted node ids the numbers stand for; None without any part.
+    """
+    tables = ["cdr"] if {"voice", "sms"} & set(channels) else []
+    tables += ["bank"] if "bank" in channels else []
+    parts = [(t, p) for t in tables for p in store.manifest["tables"].get(t, [])]
+    _prune(store)
+    aggregates = [(t, part_aggregate(store, t, p, settings)) for t, p in parts]
+    if not aggregates:
+        return None
+    ids = pl.concat([a.ids for _, a in aggregates]).unique()
+    numbers, names = _numbers(ids, node_map(store).collect())
+    frames = []
+    for _, aggregate in aggregates:
+        lookup = aggregate.ids.to_frame().join(
+            numbers, on="identifier", how="left", maintain_order="left"
+        )["i"]
+        rows = _chosen(aggregate.rows, window, channels).with_columns(
+            u=pl.lit(lookup).gather(pl.col("u")), v=pl.lit(lookup).gather(pl.col("v"))
+        )
+        frames.append(rows.filter(pl.col("u") != pl.col("v")))
+    banks = [a for t, a in aggregates if t == "bank"]
+    if banks:
+        frames += _twice_booked(banks, numbers, window, settings)
+    return pl.concat(frames, how="vertical_relaxed"), names
+
+
+def _numbers(ids: pl.Series, nodes: pl.DataFrame) -> tuple[pl.DataFrame, pl.Series]:
+    """Each identifier's vertex number (``identifier``, ``i``) and the sorted node ids.
+
+    Vertex numbers are the nodes' ranks among the sorted node ids, as in
+    :func:`relmine.graph.relationship_events` (``coded``), so the ties sort the same way.
+    """
+    table = (
+        ids.to_frame("identifier")
+        .join(nodes, on="identifier", how="left")
+        .with_columns(pl.coalesce("node_id", "identifier").alias("node_id"))
+    )
+    names = table["node_id"].unique().sort()
+    number = pl.DataFrame(
+        {"node_id": names, "i": pl.int_range(0, names.len(), dtype=pl.UInt32, eager=True)}
+    )
+    return table.join(number, on="node_id").select("identifier", "i"), names
+
+
+def _chosen(rows: pl.LazyFrame, window: Window, channels: tuple[str, ...]) -> pl.LazyFrame:
+    """The rows in the window (local dates) and of the chosen channels."""
+    keep = pl.col("channel").cast(pl.String).is_in(list(channels))
+    if window.since is not None:
+        keep &= pl.col("day") >= window.since
+    if window.until is not None:
+        keep &= pl.col("day") <= window.until
+    return rows.filter(keep)
+
+
+def _twice_booked(
+    banks: list[PartAggregate], numbers: pl.DataFrame, window: Window, settings: Settings
+) -> list[pl.DataFrame]:
+    """Rows that take back the second booking of transfers booked in two or more parts.
+
+    Such a transfer is counted once in each part's aggregate; its bookings have the same local
+    time, so only parts whose days overlap can share one, and only their transfers are read.
+    The rows' first and last times are null: the transfer itself stays, so its times do too.
+    """
+    day = pl.col("day").dt.epoch("d")
+    # a part without rows spans [1, 0]: it overlaps nothing
+    days = [
+        a.rows.select(day.min().fill_null(1), day.max().fill_null(0).alias("to")) for a in banks
+    ]
+    spans = pl.concat(days).collect().to_numpy()
+    overlap = (spans[:, None, 0] <= spans[None, :, 1]) & (spans[None, :, 0] <= spans[:, None, 1])
+    np.fill_diagonal(overlap, False)
+    shared = [a.transfers for a, hit in zip(banks, overlap.any(axis=1), strict=True) if hit]
+    if not shared:
+        return []
+    transfers = window.filter(pl.concat(shared))  # each part's transfers are distinct already
+    twice = (
+        transfers.group_by(*TRANSFER_KEY)
+        .agg(_k=pl.len().cast(pl.Int64))
+        .filter(pl.col("_k") > 1)
+        .collect()
+    )
+    rows = _event_rows(_transfer_events(twice.lazy()), settings).collect()
+    taken = -(twice["_k"] - 1)
+    rows = rows.with_columns(
+        *[pl.col(c) * taken for c in ROW_SUMS],
+        pl.col("cell_id").cast(pl.String),
+        first=pl.lit(None, rows["first"].dtype),
+        last=pl.lit(None, rows["last"].dtype),
+    )
+    for side in ("u", "v"):
+        numbered = numbers.rename({"identifier": side, "i": "_i"})
+        rows = rows.join(numbered, on=side).with_columns(pl.col("_i").alias(side)).drop("_i")
+    return [rows.filter(pl.col("u") != pl.col("v")).lazy()]
+
+
+def _basis(settings: Settings) -> str:
+    """What a part's aggregate depends on besides the part: settings, version and code."""
+    from relmine import __version__
+
+    here = Path(__file__).resolve().parent
+    code = [
+        hashlib.sha256((here / f).read_bytes()).hexdigest() for f in ("graph.py", "partials.py")
+    ]
+    basis = {
+        "settings": {name: getattr(settings, name) for name in PART_SETTINGS},
+        "relmine": __version__,
+        "code": code,
+    }
+    return json.dumps(basis, sort_keys=True, default=str)
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def _prune(store: Store) -> None:
+    """Remove the aggregates of parts that are no longer in the store (best effort)."""
+    folder = store.root / "cache" / FOLDER
+    if not folder.is_dir():
+        return
+    live = {_digest(p) for parts in store.manifest["tables"].values() for p in parts}
+    for path in folder.glob("*.parquet"):
+        if path.name.split("-", 1)[0] not in live:
+            path.unlink(missing_ok=True)
+
+
+def _cache_frame(frame: pl.DataFrame, folder: Path, path: Path) -> bool:
+    """Write ``frame`` to ``path`` atomically, owner-only; False when it could not be written."""
+    tmp = folder / f".{path.name}.{uuid.uuid4().hex}.tmp"
+    try:
+        folder.parent.mkdir(mode=DIR_MODE, exist_ok=True)
+        folder.mkdir(mode=DIR_MODE, exist_ok=True)
+        frame.write_parquet(tmp, compression="zstd", compression_level=1)
+        os.chmod(tmp, FILE_MODE)
+        os.replace(tmp, path)
+        return True
+    except (OSError, pl.exceptions.PolarsError):
+        return False  # best effort (disk full, read-only store): the aggregate is used all same
+    finally:
+        tmp.unlink(missing_ok=True)
