@@ -365,6 +365,29 @@ class Engine(StrEnum):
     networkx = "networkx"
 
 
+class DataEngine(StrEnum):
+    polars = "polars"
+    spark = "spark"
+
+
+EngineOpt = Annotated[
+    DataEngine,
+    typer.Option(
+        "--engine",
+        help="Run the event work on this machine (polars) or on Apache Spark (spark; needs "
+        "pip install 'relmine[spark]' and Java 17).",
+    ),
+]
+SparkMasterOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--spark-master",
+        help="Spark master URL with --engine spark [$SPARK_MASTER, else Spark's configuration, "
+        "else local[*]].",
+    ),
+]
+
+
 def _ties(
     store: Path | None,
     since: str | None,
@@ -421,6 +444,8 @@ def graph(
     since: SinceOpt = None,
     until: UntilOpt = None,
     channels: ChannelsOpt = None,
+    engine: EngineOpt = DataEngine.polars,
+    spark_master: SparkMasterOpt = None,
     quiet: QuietOpt = False,
     log_format: LogFormatOpt = None,
     debug: DebugOpt = False,
@@ -428,7 +453,10 @@ def graph(
     """The tie table: one row per related pair, with its weight and the features behind it."""
     from relmine.graph import graph_summary, write_graph
 
-    _, _, ties = _ties(store, since, until, channels)
+    if engine is DataEngine.spark:
+        ties = _spark_ties(store, since, until, channels, spark_master)
+    else:
+        _, _, ties = _ties(store, since, until, channels)
     _summary("graph", graph_summary(ties), output, quiet)
     if output is not None and (
         format in (GraphFormat.graphml, GraphFormat.gexf)
@@ -998,6 +1026,24 @@ def tem(
     _summary("tem", result.totals, output, quiet)
     frame = result.frames()[what.value] if output is not None else result.terminal(what.value)
     _emit(frame, output, format.value if format else None, f"tem: {what.value}", quiet)
+
+
+def _spark_ties(
+    store: Path | None,
+    since: str | None,
+    until: str | None,
+    channels: str | None,
+    master: str | None,
+) -> Any:
+    """The tie table aggregated on Spark, kept in the store's tie cache for the next commands."""
+    from relmine.graph import parse_channels, parse_window
+    from relmine.spark import spark_tie_features
+    from relmine.store import Store, default_store_dir
+
+    opened = Store.open(default_store_dir(store))
+    window = parse_window(since, until)
+    chosen = parse_channels(channels)
+    return spark_tie_features(opened, window=window, channels=chosen, master=master, cache=True)
 
 
 def main() -> None:
