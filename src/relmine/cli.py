@@ -59,6 +59,29 @@ class Kind(StrEnum):
     bandicoot = "bandicoot"
 
 
+class DataEngine(StrEnum):
+    polars = "polars"
+    spark = "spark"
+
+
+EngineOpt = Annotated[
+    DataEngine,
+    typer.Option(
+        "--engine",
+        help="Run the event work on this machine (polars) or on Apache Spark (spark; needs "
+        "pip install 'relmine[spark]' and Java 17).",
+    ),
+]
+SparkMasterOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--spark-master",
+        help="Spark master URL with --engine spark [$SPARK_MASTER, else Spark's configuration, "
+        "else local[*]].",
+    ),
+]
+
+
 class StatusFormat(StrEnum):
     table = "table"
     json = "json"
@@ -210,6 +233,8 @@ def ingest(
     key_file: Annotated[
         Path | None, typer.Option(help="Key for --pseudonymize [default: $RELMINE_KEY].")
     ] = None,
+    engine: EngineOpt = DataEngine.polars,
+    spark_master: SparkMasterOpt = None,
     quiet: QuietOpt = False,
     log_format: LogFormatOpt = None,
     debug: DebugOpt = False,
@@ -219,6 +244,11 @@ def ingest(
     from relmine.ingest.pseudonym import load_key
     from relmine.store import default_store_dir
 
+    spark: dict[str, Any] = {}
+    if engine is DataEngine.spark:
+        from relmine.spark import spark_ingest as run_ingest  # type: ignore[assignment]
+
+        spark = {"master": spark_master}
     report = run_ingest(
         paths,
         store_dir=default_store_dir(store),
@@ -230,6 +260,7 @@ def ingest(
         date_format=date_format,
         pseudonymize_key=load_key(key_file) if pseudonymize else None,
         wait=not no_wait,
+        **spark,
     )
     if not quiet:
         _show_ingest(report)
@@ -363,29 +394,6 @@ class Method(StrEnum):
 class Engine(StrEnum):
     igraph = "igraph"
     networkx = "networkx"
-
-
-class DataEngine(StrEnum):
-    polars = "polars"
-    spark = "spark"
-
-
-EngineOpt = Annotated[
-    DataEngine,
-    typer.Option(
-        "--engine",
-        help="Run the event work on this machine (polars) or on Apache Spark (spark; needs "
-        "pip install 'relmine[spark]' and Java 17).",
-    ),
-]
-SparkMasterOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--spark-master",
-        help="Spark master URL with --engine spark [$SPARK_MASTER, else Spark's configuration, "
-        "else local[*]].",
-    ),
-]
 
 
 def _ties(

@@ -26,11 +26,15 @@ system mounted at the same path).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
+import functools
 import os
 import shutil
+import uuid
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
@@ -47,13 +51,22 @@ from relmine.graph import (
     _weigh,
     _window_text,
 )
+from relmine.ingest.dialect import utf8_file
 from relmine.register import node_map
-from relmine.store import Store
+from relmine.store import TABLES, Store, Transaction
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
 
-__all__ = ["SparkUnavailable", "spark_session", "spark_tie_features"]
+    from relmine.ingest.core import FileResult, IngestReport, _Planned
+
+__all__ = [
+    "SPARK_KINDS",
+    "SparkUnavailable",
+    "spark_ingest",
+    "spark_session",
+    "spark_tie_features",
+]
 
 #: The tie table's columns and types, in :func:`relmine.graph.tie_features`' order.
 _TIE_SCHEMA: dict[str, pl.DataType] = {
@@ -557,7 +570,11 @@ def spark_tie_features(
         if events is None:
             ties = pl.DataFrame(schema={c: _TIE_SCHEMA[c] for c in _SPARK_COLUMNS})
         else:
+            # every side table (pairs, homes, rest cells, flows) reads the resolved events:
+            # resolve them once
+            events = events.persist()
             ties = _to_polars(_spark_ties(events, settings))
+            events.unpersist()
     if ties.height == 0:
         raise StoreError(
             f"no calls, messages or transfers between two parties in {store.root}"
@@ -568,3 +585,323 @@ def spark_tie_features(
         key = _tie_key(store, window, channels, settings)
         _cache_ties(ties, store.root / "cache", store.root / "cache" / f"ties-{key}.parquet")
     return ties
+
+
+# --- ingest -------------------------------------------------------------------------------------
+
+#: Input kinds whose rows Spark reads; the register and cells are small and read by the Polars
+#: engine in the same run (and the same commit).
+SPARK_KINDS = ("cdr", "bank")
+
+
+def spark_ingest(
+    paths: Sequence[Path],
+    *,
+    master: str | None = None,
+    **options: Any,
+) -> IngestReport:
+    """:func:`relmine.ingest.core.ingest` with the rows of call records and statements on Spark.
+
+    Everything about files stays on the driver and is relmine's own code: finding the files,
+    sniffing the dialect, deciding the kind, the time format, the content hash, skipping files
+    already in the store, the reject-rate check and the commit. The rows of ``cdr`` and ``bank``
+    files are read by Spark (one line a record), normalised by relmine's own per-row code --
+    the kind readers' ``normalise`` with the identity functions (E.164 phones, IBANs),
+    timestamps and reasons -- run on Arrow batches inside Spark (``mapInArrow``), so the logic
+    is written once; de-duplication against the file itself and the store is a Spark
+    anti-join, and Spark's executors write the parts with the store's own schema. Customers and
+    cells files are small and read by the Polars engine, in the same run and commit.
+
+    The stored events, the counts (``rows = accepted + rejected + duplicates``) and the
+    rejects' reasons are the Polars engine's. The rejects' line numbers are the file's physical
+    lines, which differ from the Polars engine's only after a blank line; and a quoted field
+    that spans lines is not supported (neither engine reads one as one record).
+
+    Parameters
+    ----------
+    paths : sequence of Path
+        As for :func:`relmine.ingest.core.ingest`.
+    master : str, optional
+        Spark master URL (see :func:`spark_session`). On a cluster, the input files and the
+        store must be on storage every executor reads at the same path.
+    **options
+        :func:`relmine.ingest.core.ingest`'s options (``store_dir``, ``kind``, ``region``,
+        ``timezone``, ``max_reject_rate``, ``date_format``, ``wait``, ...); ``mapping`` and
+        ``pseudonymize_key`` are not supported by the Spark engine and must be ``None``.
+
+    Returns
+    -------
+    IngestReport
+
+    Raises
+    ------
+    ConfigError
+        For ``--mapping``, ``--pseudonymize``, bandicoot files or operator dumps that name the
+        served subscriber (read them with ``--engine polars``).
+    SparkUnavailable
+        If PySpark or Java is missing.
+    """
+    from relmine.ingest.core import ingest
+
+    unsupported = [
+        flag
+        for flag, given in (
+            ("--mapping", options.get("mapping") is not None),
+            ("--pseudonymize", options.get("pseudonymize_key") is not None),
+            ("--kind bandicoot", options.get("kind") == "bandicoot"),
+        )
+        if given
+    ]
+    if unsupported:
+        raise ConfigError(
+            f"--engine spark does not support {', '.join(unsupported)}; ingest those files with "
+            "--engine polars (the default), then run the other files with --engine spark"
+        )
+    with spark_session(master) as spark:
+        return ingest(paths, **options, read_file=functools.partial(_read_file, spark))
+
+
+def _read_file(
+    spark: SparkSession,
+    plan: _Planned,
+    txn: Transaction,
+    result: FileResult,
+    settings: Settings,
+    **polars_only: Any,
+) -> None:
+    """Read one planned file into the transaction: ``cdr``/``bank`` on Spark, else Polars."""
+    from relmine.ingest import core
+
+    layout = plan.layout
+    if layout.kind not in SPARK_KINDS:
+        core._read_file(plan, txn, result, settings, **polars_only)
+        return
+    if plan.kind == "bandicoot" or layout.subscriber_centric or layout.mapping.time_origin:
+        raise ConfigError(
+            f"{plan.path.name}: --engine spark reads canonical call records and statements; "
+            "read this file with --engine polars"
+        )
+    table = layout.kind
+    work = txn.staging / f".spark-{uuid.uuid4().hex}"
+    try:
+        with utf8_file(plan.path, plan.dialect) as readable:
+            normalised = _normalise(spark, plan, readable, result.path, settings, work)
+        _store_rows(spark, normalised, table, txn, result, settings, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)  # Spark's own files never reach the commit
+
+
+def _spark_type(dtype: pl.DataType) -> str:
+    """The Spark SQL type of a store column."""
+    if isinstance(dtype, pl.Datetime):
+        return "timestamp" if dtype.time_zone else "timestamp_ntz"
+    names = {pl.Int32: "int", pl.Int64: "long", pl.Float64: "double", pl.Boolean: "boolean"}
+    return names.get(type(dtype), "string")  # strings and the event type (an Enum)
+
+
+#: Columns every normalised row carries besides its table's: where it came from, and why and
+#: as what it was rejected (null for good rows).
+_REJECT_COLUMNS = {
+    "file": pl.String(),
+    "line": pl.Int64(),
+    "reason": pl.String(),
+    "raw": pl.String(),
+}
+
+
+def _numbered_lines(spark: SparkSession, path: Path, skip: int) -> DataFrame:
+    """The file's lines after the header, with their 1-based line numbers (``_line``, ``value``).
+
+    Spark splits a file into partitions by byte range; ``monotonically_increasing_id`` holds the
+    partition in its high bits and the record's position in the partition in its low 33 bits,
+    so a line's number is the lines of the partitions before it (ordered by the byte at which
+    they start) plus its position: two passes over the text, no shuffle, no Python per line.
+    """
+    from pyspark.sql import functions as F
+
+    lines = spark.read.text(str(path)).select(
+        "value",
+        F.monotonically_increasing_id().alias("_id"),
+        F.input_file_block_start().alias("_start"),
+    )
+    part = F.shiftright("_id", 33)
+    sizes = (
+        lines.groupBy(part.alias("_part")).agg(F.min("_start").alias("s"), F.count("*").alias("n"))
+    ).collect()
+    offsets, seen = [], 0
+    for row in sorted(sizes, key=lambda r: (r["s"], r["_part"])):
+        offsets.append((int(row["_part"]), seen))
+        seen += int(row["n"])
+    before = spark.createDataFrame(offsets, "_part long, _before long")
+    position = F.col("_id").bitwiseAND(F.lit((1 << 33) - 1))
+    numbered = lines.join(F.broadcast(before), part == F.col("_part")).select(
+        (F.col("_before") + position + 1).alias("_line"), "value"
+    )
+    # the header (and lines before it) are not rows; nor are blank lines (as for Polars)
+    return numbered.filter((F.col("_line") > 1 + skip) & (F.trim("value") != ""))
+
+
+def _normaliser(plan: _Planned, shown: str, settings: Settings, arrow: Any) -> Any:
+    """The function Spark runs on each Arrow batch of numbered lines: relmine's own reading.
+
+    A batch's lines are parsed by :func:`relmine.ingest.core.scan_text`, prepared by the
+    layout and normalised by the kind's reader, exactly as the Polars engine does with a whole
+    file; the result is the table's columns plus ``file``, ``line``, ``reason`` and ``raw``
+    (the rejected row as written).
+    """
+
+    def normalise(batches: Iterator[Any]) -> Iterator[Any]:
+        import tempfile
+
+        from relmine.ingest import core
+        from relmine.ingest.mapping import prepare
+
+        reader = core._readers()[plan.layout.kind]
+        table = reader.TABLE
+        columns = list(TABLES[table])
+        ctx = core.ReadContext(
+            path=Path(shown),
+            dialect=plan.dialect,
+            settings=settings,
+            existing=pl.LazyFrame(schema=TABLES[table]),
+            layout=plan.layout,
+            time_format=plan.time_format,
+        )
+        unskipped = dataclasses.replace(plan.dialect, skip=0)
+        for batch in batches:
+            lines = pl.from_arrow(batch)
+            if lines.height == 0:
+                continue
+            with tempfile.TemporaryDirectory(prefix="relmine-spark-") as tmp:
+                text = Path(tmp) / "lines.csv"
+                text.write_text("\n".join(["", *lines["value"]]) + "\n", encoding="utf-8")
+                rows = core.scan_text(text, unskipped).collect()
+            # the temporary file's line n is the batch's line n - 1 (its first line is empty)
+            rows = rows.with_columns(_line=lines["_line"].gather(rows["_line"] - 2))
+            prepared = prepare(rows.lazy(), plan.layout, decimal_comma=plan.dialect.decimal_comma)
+            reason = pl.col("_reason")
+            if "_pre_reason" in prepared.collect_schema().names():
+                reason = pl.coalesce("_pre_reason", reason)
+            base = reader.normalise(prepared, ctx).with_columns(
+                _reason=pl.when(pl.col(core.EXTRA).is_not_null())
+                .then(pl.lit("too many fields"))
+                .otherwise(reason)
+            )
+            good, rejects = pl.collect_all(
+                [
+                    base.filter(pl.col("_reason").is_null()).select(columns),
+                    core._rejects_frame(base, ctx),
+                ]
+            )
+            rejects = core._rejects_text(rejects, ctx, None)
+            out = pl.concat([good, rejects], how="diagonal_relaxed")
+            out = out.select(
+                [
+                    pl.col(c).cast(pl.String if isinstance(t, pl.Enum) else t)
+                    for c, t in TABLES[table].items()
+                ]
+                + [pl.col(c).cast(t) for c, t in _REJECT_COLUMNS.items()]
+            )
+            yield from out.to_arrow().cast(arrow).to_batches()
+
+    return normalise
+
+
+def _normalise(
+    spark: SparkSession, plan: _Planned, readable: Path, shown: str, settings: Settings, work: Path
+) -> DataFrame:
+    """Every row of the file, normalised and judged, staged as Parquet in ``work``."""
+    from pyspark.sql.pandas.types import to_arrow_schema
+    from pyspark.sql.types import StructType
+
+    table = plan.layout.kind
+    columns = {**TABLES[table], **_REJECT_COLUMNS}
+    schema = StructType.fromDDL(", ".join(f"`{c}` {_spark_type(t)}" for c, t in columns.items()))
+    arrow = to_arrow_schema(schema, timezone="UTC", prefers_large_types=_large_types(spark))
+    lines = _numbered_lines(spark, readable, plan.dialect.skip)
+    rows = lines.mapInArrow(_normaliser(plan, shown, settings, arrow), schema)
+    rows.write.parquet(str(work / "rows"))
+    return spark.read.parquet(str(work / "rows"))
+
+
+def _large_types(spark: SparkSession) -> bool:
+    value = spark.conf.get("spark.sql.execution.arrow.useLargeVarTypes", "false")
+    return str(value).lower() == "true"
+
+
+def _store_rows(
+    spark: SparkSession,
+    rows: DataFrame,
+    table: str,
+    txn: Transaction,
+    result: FileResult,
+    settings: Settings,
+    work: Path,
+) -> None:
+    """Split ``rows`` into the table's new events and the rejects, write both, count them."""
+    from pyspark.sql import functions as F
+
+    columns = list(TABLES[table])
+    counts = rows.groupBy("reason").count().collect()  # a null reason: the good rows
+    result.rows = sum(int(r["count"]) for r in counts)
+    by_reason = [r for r in counts if r["reason"] is not None]
+    result.rejected = sum(int(r["count"]) for r in by_reason)
+    bad = rows.filter(F.col("reason").isNotNull())
+    result.rejected_by_reason = dict(
+        sorted(((r["reason"], int(r["count"])) for r in by_reason), key=lambda kv: (-kv[1], kv[0]))
+    )
+    # one row of each group of equal rows, none that the store (or this run) already holds
+    fresh = rows.filter(F.col("reason").isNull()).select(columns).dropDuplicates(columns)
+    held = _parts(txn.store, table) + [str(txn.staging / n) for n in txn.parts.get(table, [])]
+    if held:
+        old = spark.read.parquet(*held).select(columns)
+        same = [fresh[c].eqNullSafe(old[c]) for c in columns]
+        fresh = fresh.join(old, functools.reduce(lambda x, y: x & y, same), "left_anti")
+    accepted = _write_parts(fresh, table, txn, work / "accepted")
+    rejected = _write_parts(bad.select(*_REJECT_COLUMNS), "rejects", txn, work / "rejects")
+    result.accepted = sum(n for _, n in accepted)
+    result.duplicates = result.rows - result.accepted - result.rejected
+    if result.rows and result.rejected / result.rows > settings.max_reject_rate:
+        result.status = "refused"
+        for name, _ in accepted:
+            txn.drop_part(table, name)
+        for name, _ in rejected:
+            txn.drop_part("rejects", name)
+        return
+    result.status = "ingested"
+    txn.add_file(result.record())
+
+
+def _write_parts(
+    frame: DataFrame, table: str, txn: Transaction, folder: Path
+) -> list[tuple[str, int]]:
+    """Write ``frame`` as parts of ``table`` with the store's schema; their names and rows.
+
+    Each Spark partition is written by its executor with Polars and the store's exact schema
+    (the event type as an Enum, timestamps in microseconds), so the parts are the Polars
+    engine's kind; the driver then moves them into the transaction, which commits them.
+    """
+    schema = TABLES[table]
+    target = str(folder)
+
+    def write(batches: Iterator[Any]) -> Iterator[Any]:
+        import pyarrow as pa
+
+        frames = [pl.from_arrow(b) for b in batches]
+        rows = sum(f.height for f in frames)
+        if rows:
+            Path(target).mkdir(parents=True, exist_ok=True)
+            name = f"{uuid.uuid4().hex}.parquet"
+            data = pl.concat(frames, how="vertical_relaxed").select(
+                [pl.col(c).cast(t) for c, t in schema.items()]
+            )
+            data.write_parquet(Path(target) / name, compression_level=1)
+            yield pa.RecordBatch.from_pydict({"name": [name], "rows": [rows]})
+
+    written = frame.mapInArrow(write, "name string, rows long").collect()
+    parts = []
+    for row in sorted(written, key=lambda r: r["name"]):
+        path, name = txn.part_path(table)
+        os.replace(folder / row["name"], path)
+        parts.append((name, int(row["rows"])))
+    return parts
