@@ -46,6 +46,7 @@ from relmine.graph import (
     Window,
     _add_home_distance,
     _cache_ties,
+    _join_homes,
     _pair_measures,
     _tie_key,
     _weigh,
@@ -280,7 +281,9 @@ def _events(
     events = parts[0]
     for part in parts[1:]:
         events = events.unionByName(part)
-    nodes = _register(spark, store)
+    # the register is a dimension table (one row per phone or account of a customer): sent to
+    # every executor whole, so the events are joined to it where they are, without a shuffle
+    nodes = F.broadcast(_register(spark, store))
     for side in ("u", "v"):
         named = nodes.withColumnRenamed("identifier", side).withColumnRenamed("node_id", "_n")
         events = (
@@ -342,18 +345,21 @@ def _pairs(events: DataFrame, settings: Settings) -> DataFrame:
         F.to_date("ts_local").alias("_day"),
         *[(flags[k] & phone).cast("long").alias(f"_{k}") for k in _SHARES],
     )
-    aggregated = rows.groupBy("a", "b").agg(
-        _sum("_voice").alias("voice_n"),
-        _sum("_voice_s").alias("voice_s"),
-        _sum("_sms").alias("sms_n"),
-        _sum("_bank").alias("bank_n"),
-        _sum("_cents").alias("_cents"),
-        _sum("_ab").alias("events_ab"),
+    # per pair and day first, then per pair: the days are counted as groups, not by a distinct
+    # count (which Spark evaluates by copying every row once per distinct aggregate)
+    sums = ["_voice", "_voice_s", "_sms", "_bank", "_cents", "_ab", *[f"_{k}" for k in _SHARES]]
+    daily = rows.groupBy("a", "b", "_day").agg(
+        *[_sum(c).alias(c) for c in sums],
         F.count(F.lit(1)).alias("_n"),
-        F.countDistinct("_day").alias("active_days"),
         F.min("ts_local").alias("first_at"),
         F.max("ts_local").alias("last_at"),
-        *[_sum(f"_{k}").alias(f"_{k}") for k in _SHARES],
+    )
+    names = {"_voice": "voice_n", "_voice_s": "voice_s", "_sms": "sms_n", "_bank": "bank_n"}
+    aggregated = daily.groupBy("a", "b").agg(
+        *[F.sum(c).alias(names.get(c, c)) for c in [*sums, "_n"]],
+        F.count(F.lit(1)).alias("active_days"),
+        F.min("first_at").alias("first_at"),
+        F.max("last_at").alias("last_at"),
     )
     n_phone = F.col("voice_n") + F.col("sms_n")
     return aggregated.select(
@@ -364,8 +370,8 @@ def _pairs(events: DataFrame, settings: Settings) -> DataFrame:
         "sms_n",
         "bank_n",
         (F.col("_cents") / F.lit(100.0)).alias("bank_amount"),
-        "events_ab",
-        (F.col("_n") - F.col("events_ab")).alias("events_ba"),
+        F.col("_ab").alias("events_ab"),
+        (F.col("_n") - F.col("_ab")).alias("events_ba"),
         "active_days",
         "first_at",
         "last_at",
@@ -402,8 +408,11 @@ def _homes(events: DataFrame, settings: Settings) -> DataFrame:
     )
 
 
-def _shared_cells(ties: DataFrame, events: DataFrame, settings: Settings) -> DataFrame:
-    """Spark's :func:`relmine.graph._shared_cells`: add ``shared_rest_cells`` to the ties."""
+def _shared_cells(pairs: DataFrame, events: DataFrame, settings: Settings) -> DataFrame:
+    """Spark's :func:`relmine.graph._shared_cells`: ``a``, ``b``, ``shared_rest_cells``.
+
+    One row per pair of ``pairs``; null where either party's cells are unknown.
+    """
     from pyspark.sql import functions as F
 
     flags = _flags(settings)
@@ -413,7 +422,6 @@ def _shared_cells(ties: DataFrame, events: DataFrame, settings: Settings) -> Dat
         .select(F.col("u").alias("node_id"), "cell_id")
         .distinct()
     )
-    pairs = ties.select("a", "b")
     shared = (
         pairs.join(cells.withColumnRenamed("node_id", "a"), on="a")
         .join(cells.withColumnRenamed("node_id", "b"), on=["b", "cell_id"])
@@ -421,17 +429,18 @@ def _shared_cells(ties: DataFrame, events: DataFrame, settings: Settings) -> Dat
         .agg(F.count(F.lit(1)).alias("shared_rest_cells"))
     )
     known = cells.select("node_id").distinct()
+    both = F.col("_ka") & F.col("_kb")
     return (
-        ties.join(shared, on=["a", "b"], how="left")
+        pairs.join(shared, on=["a", "b"], how="left")
         .join(known.select(F.col("node_id").alias("a"), F.lit(True).alias("_ka")), "a", "left")
         .join(known.select(F.col("node_id").alias("b"), F.lit(True).alias("_kb")), "b", "left")
-        .withColumn(
-            "shared_rest_cells",
-            F.when(
-                F.col("_ka") & F.col("_kb"), F.coalesce(F.col("shared_rest_cells"), F.lit(0))
-            ).cast("long"),
+        .select(
+            "a",
+            "b",
+            F.when(both, F.coalesce(F.col("shared_rest_cells"), F.lit(0)))
+            .cast("long")
+            .alias("shared_rest_cells"),
         )
-        .drop("_ka", "_kb")
     )
 
 
@@ -474,25 +483,26 @@ def _regular_flows(events: DataFrame, settings: Settings) -> DataFrame:
     return flows.filter(regular).select("u", "v", (mean / F.lit(100.0)).alias("monthly"))
 
 
-def _spark_ties(events: DataFrame, settings: Settings) -> DataFrame:
-    """The tie table without weight, degrees, shares and distances, all in Spark."""
-    from pyspark.sql import functions as F
+def _spark_ties(events: DataFrame, settings: Settings) -> pl.DataFrame:
+    """The tie table without weight, degrees, shares and distances.
 
-    ties = _pairs(events, settings)
-    homes = _homes(events, settings)
+    Spark does every aggregation over events: the pairs, the parties' home cells, the rest
+    cells a pair shares, the regular flows. The four results are each far smaller than the
+    events and come to the driver, where they are joined by relmine's Polars code
+    (:func:`relmine.graph._join_homes`): one pass over the ties, where joining them in Spark
+    would shuffle the wide tie table once per join key.
+    """
+    pairs = _pairs(events, settings).persist()
+    shared = _to_polars(_shared_cells(pairs.select("a", "b"), events, settings))
+    ties = _to_polars(pairs)
+    pairs.unpersist()
+    homes = _to_polars(_homes(events, settings))
+    flows = _to_polars(_regular_flows(events, settings))
+    ties = _join_homes(ties.lazy(), homes.lazy()).join(shared.lazy(), on=["a", "b"], how="left")
     ties = ties.join(
-        homes.select(F.col("node_id").alias("a"), F.col("home_cell").alias("home_a")), "a", "left"
-    ).join(
-        homes.select(F.col("node_id").alias("b"), F.col("home_cell").alias("home_b")), "b", "left"
-    )
-    ties = ties.withColumn("same_home_cell", F.col("home_a") == F.col("home_b"))
-    ties = _shared_cells(ties, events, settings)
-    flows = _regular_flows(events, settings)
-    ab = flows.select(F.col("u").alias("a"), F.col("v").alias("b"), F.col("monthly"))
-    ba = flows.select(F.col("v").alias("a"), F.col("u").alias("b"), F.col("monthly"))
-    ties = ties.join(ab.withColumnRenamed("monthly", "bank_regular_ab"), ["a", "b"], "left")
-    ties = ties.join(ba.withColumnRenamed("monthly", "bank_regular_ba"), ["a", "b"], "left")
-    return ties.select(*_SPARK_COLUMNS)
+        flows.lazy().select(a="u", b="v", bank_regular_ab="monthly"), on=["a", "b"], how="left"
+    ).join(flows.lazy().select(a="v", b="u", bank_regular_ba="monthly"), on=["a", "b"], how="left")
+    return ties.select([pl.col(c).cast(_TIE_SCHEMA[c]) for c in _SPARK_COLUMNS]).collect()
 
 
 def _to_polars(frame: DataFrame) -> pl.DataFrame:
@@ -504,8 +514,6 @@ def _to_polars(frame: DataFrame) -> pl.DataFrame:
 
 def _finish(ties: pl.DataFrame, store: Store, window: Window, settings: Settings) -> pl.DataFrame:
     """The driver's part: reciprocity, span, recency, then relmine's own weight and distances."""
-    schema = {c: _TIE_SCHEMA[c] for c in _SPARK_COLUMNS}
-    ties = ties.select([pl.col(c).cast(t) for c, t in schema.items()])
     ties = ties.with_columns(**_pair_measures(window)).sort("a", "b")
     # _weigh counts degrees by vertex number: number the nodes in sorted order, as graph does
     names = pl.concat([ties["a"], ties["b"]]).unique().sort()
@@ -573,7 +581,7 @@ def spark_tie_features(
             # every side table (pairs, homes, rest cells, flows) reads the resolved events:
             # resolve them once
             events = events.persist()
-            ties = _to_polars(_spark_ties(events, settings))
+            ties = _spark_ties(events, settings)
             events.unpersist()
     if ties.height == 0:
         raise StoreError(
