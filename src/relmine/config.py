@@ -209,6 +209,9 @@ class Settings:
     tem_private_max_employees: int = 1  # a number more employees talk to is business
     tem_roaming_factor: float = 3.0  # roaming spike: day's roaming minutes vs usual minutes a day
     tem_roaming_min_minutes: float = 30.0  # ... and at least this many minutes
+    # ingest --engine spark: rows a Python worker normalises at a time (identifiers are
+    # normalised once per distinct value of a batch, so larger batches repeat less work)
+    spark_batch_rows: int = 100_000
 
     def validated(self) -> Settings:
         """Return self after checking every value, or raise :class:`ConfigError` saying which."""
@@ -234,7 +237,12 @@ class Settings:
                 raise ConfigError(f"setting {name} must be an hour between 0 and 24")
         if not self.evening_start <= self.night_start:
             raise ConfigError("setting evening_start must not be later than night_start")
-        positive = ("tie_heavy_degree", "household_max_size", "regular_min_months")
+        positive = (
+            "tie_heavy_degree",
+            "household_max_size",
+            "regular_min_months",
+            "spark_batch_rows",
+        )
         for name in positive:
             if getattr(self, name) <= 0:
                 raise ConfigError(f"setting {name} must be positive")

@@ -828,7 +828,16 @@ def _normalise(
     arrow = to_arrow_schema(schema, timezone="UTC", prefers_large_types=_large_types(spark))
     lines = _numbered_lines(spark, readable, plan.dialect.skip)
     rows = lines.mapInArrow(_normaliser(plan, shown, settings, arrow), schema)
-    rows.write.parquet(str(work / "rows"))
+    batch = "spark.sql.execution.arrow.maxRecordsPerBatch"
+    before = spark.conf.get(batch, None)
+    spark.conf.set(batch, str(settings.spark_batch_rows))
+    try:
+        rows.write.parquet(str(work / "rows"))
+    finally:
+        if before is None:
+            spark.conf.unset(batch)
+        else:
+            spark.conf.set(batch, before)
     return spark.read.parquet(str(work / "rows"))
 
 
