@@ -16,7 +16,9 @@ local mode with ``--spark-master`` (``local[2]`` by default) and the standard Sp
 in ``PYSPARK_SUBMIT_ARGS`` (driver memory, shuffle partitions), which is how a user tunes it.
 
 Peak RSS is the largest sum of the resident memory of the command's process tree (sampled every
-0.2 s from ``/proc``), so the Spark engine's JVM and Python workers count with the driver.
+0.2 s from ``/proc``), so the Spark engine's JVM and Python workers count with the driver; CPU
+seconds are the tree's user + system time, which on a shared machine compares better than wall
+time.
 """
 
 from __future__ import annotations
@@ -40,43 +42,48 @@ from graph import WORK, make_world
 FILES = ("customers.csv", "cells.csv", "calls.csv", "bank.csv")
 
 
-def _tree_rss_mb(root: int) -> float:
-    """Resident memory of ``root`` and every process below it, in MiB."""
+def _tree(root: int) -> dict[int, tuple[int, float]]:
+    """``root`` and every process below it: pid -> (resident bytes, CPU seconds so far)."""
     parents: dict[int, int] = {}
-    rss: dict[int, int] = {}
+    usage: dict[int, tuple[int, float]] = {}
+    page, tick = os.sysconf("SC_PAGE_SIZE"), os.sysconf("SC_CLK_TCK")
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            stat = (entry / "stat").read_text()
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
             pages = int((entry / "statm").read_text().split()[1])
         except (OSError, ValueError, IndexError):
             continue
-        parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
-        rss[int(entry.name)] = pages
+        parents[int(entry.name)] = int(fields[1])
+        usage[int(entry.name)] = (pages * page, (int(fields[11]) + int(fields[12])) / tick)
     tree, frontier = {root}, [root]
     while frontier:
         pid = frontier.pop()
         children = [p for p, parent in parents.items() if parent == pid]
         tree.update(children)
         frontier.extend(children)
-    return sum(rss.get(p, 0) for p in tree) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    return {p: usage[p] for p in tree if p in usage}
 
 
 def measure_tree(name: str, cmd: list[str], *, rows: int, env: dict[str, str]) -> Measured:
-    """Run ``cmd``; its wall time and the peak resident memory of its whole process tree."""
+    """Run ``cmd``; its wall time, and the peak resident memory and the CPU time of its whole
+    process tree (the JVM and Python workers of Spark included; CPU time as last sampled)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), **env}
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL)
-    peak = 0.0
+    peak, cpu = 0.0, {}
     while proc.poll() is None:
-        peak = max(peak, _tree_rss_mb(proc.pid))
+        tree = _tree(proc.pid)
+        peak = max(peak, sum(rss for rss, _ in tree.values()) / 2**20)
+        cpu.update({pid: seconds for pid, (_, seconds) in tree.items()})
         time.sleep(0.2)
     seconds = time.perf_counter() - start
     if proc.returncode != 0:
         raise SystemExit(f"{name} failed: {' '.join(cmd)}")
-    print(f"{name}: {seconds:.1f} s, {peak:,.0f} MiB", file=sys.stderr)
-    return Measured(name, rows, seconds, peak)
+    used = sum(cpu.values())
+    print(f"{name}: {seconds:.1f} s, CPU {used:.1f} s, {peak:,.0f} MiB", file=sys.stderr)
+    return Measured(name, rows, seconds, peak, used)
 
 
 def _data_lines(path: Path) -> int:
@@ -162,6 +169,10 @@ def main() -> None:
             f" ({height:,} ties from {events:,} events)\n"
         )
         print(markdown_table(results))
+        print(
+            "\nCPU seconds (user + system, whole process tree): "
+            + ", ".join(f"{r.name} {r.cpu_seconds:.1f}" for r in results)
+        )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

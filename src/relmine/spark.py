@@ -812,7 +812,25 @@ def _normaliser(plan: _Planned, shown: str, settings: Settings, arrow: Any) -> A
             )
             yield from out.to_arrow().cast(arrow).to_batches()
 
-    return normalise
+    return _quiet(normalise)
+
+
+def _quiet(task: Any) -> Any:
+    """``task`` (a function Spark runs on batches), failing without the data in its message.
+
+    Spark logs an executor's failure with its Python traceback; a Polars or Arrow message can
+    quote values (a phone number that did not parse), so the message is replaced by the
+    error's type.
+    """
+
+    @functools.wraps(task)
+    def run(batches: Iterator[Any]) -> Iterator[Any]:
+        try:
+            yield from task(batches)
+        except Exception as exc:
+            raise RuntimeError(f"relmine: {task.__name__} failed ({type(exc).__name__})") from None
+
+    return run
 
 
 def _normalise(
@@ -915,7 +933,7 @@ def _write_parts(
             data.write_parquet(Path(target) / name, compression_level=1)
             yield pa.RecordBatch.from_pydict({"name": [name], "rows": [rows]})
 
-    written = frame.mapInArrow(write, "name string, rows long").collect()
+    written = frame.mapInArrow(_quiet(write), "name string, rows long").collect()
     parts = []
     for row in sorted(written, key=lambda r: r["name"]):
         path, name = txn.part_path(table)
