@@ -59,6 +59,29 @@ class Kind(StrEnum):
     bandicoot = "bandicoot"
 
 
+class DataEngine(StrEnum):
+    polars = "polars"
+    spark = "spark"
+
+
+EngineOpt = Annotated[
+    DataEngine,
+    typer.Option(
+        "--engine",
+        help="Run the event work on this machine (polars) or on Apache Spark (spark; needs "
+        "pip install 'relmine[spark]' and Java 17).",
+    ),
+]
+SparkMasterOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--spark-master",
+        help="Spark master URL with --engine spark [$SPARK_MASTER, else Spark's configuration, "
+        "else local[*]].",
+    ),
+]
+
+
 class StatusFormat(StrEnum):
     table = "table"
     json = "json"
@@ -210,6 +233,8 @@ def ingest(
     key_file: Annotated[
         Path | None, typer.Option(help="Key for --pseudonymize [default: $RELMINE_KEY].")
     ] = None,
+    engine: EngineOpt = DataEngine.polars,
+    spark_master: SparkMasterOpt = None,
     quiet: QuietOpt = False,
     log_format: LogFormatOpt = None,
     debug: DebugOpt = False,
@@ -219,6 +244,11 @@ def ingest(
     from relmine.ingest.pseudonym import load_key
     from relmine.store import default_store_dir
 
+    spark: dict[str, Any] = {}
+    if engine is DataEngine.spark:
+        from relmine.spark import spark_ingest as run_ingest  # type: ignore[assignment]
+
+        spark = {"master": spark_master}
     report = run_ingest(
         paths,
         store_dir=default_store_dir(store),
@@ -230,6 +260,7 @@ def ingest(
         date_format=date_format,
         pseudonymize_key=load_key(key_file) if pseudonymize else None,
         wait=not no_wait,
+        **spark,
     )
     if not quiet:
         _show_ingest(report)
@@ -421,6 +452,8 @@ def graph(
     since: SinceOpt = None,
     until: UntilOpt = None,
     channels: ChannelsOpt = None,
+    engine: EngineOpt = DataEngine.polars,
+    spark_master: SparkMasterOpt = None,
     quiet: QuietOpt = False,
     log_format: LogFormatOpt = None,
     debug: DebugOpt = False,
@@ -428,7 +461,10 @@ def graph(
     """The tie table: one row per related pair, with its weight and the features behind it."""
     from relmine.graph import graph_summary, write_graph
 
-    _, _, ties = _ties(store, since, until, channels)
+    if engine is DataEngine.spark:
+        ties = _spark_ties(store, since, until, channels, spark_master)
+    else:
+        _, _, ties = _ties(store, since, until, channels)
     _summary("graph", graph_summary(ties), output, quiet)
     if output is not None and (
         format in (GraphFormat.graphml, GraphFormat.gexf)
@@ -998,6 +1034,24 @@ def tem(
     _summary("tem", result.totals, output, quiet)
     frame = result.frames()[what.value] if output is not None else result.terminal(what.value)
     _emit(frame, output, format.value if format else None, f"tem: {what.value}", quiet)
+
+
+def _spark_ties(
+    store: Path | None,
+    since: str | None,
+    until: str | None,
+    channels: str | None,
+    master: str | None,
+) -> Any:
+    """The tie table aggregated on Spark, kept in the store's tie cache for the next commands."""
+    from relmine.graph import parse_channels, parse_window
+    from relmine.spark import spark_tie_features
+    from relmine.store import Store, default_store_dir
+
+    opened = Store.open(default_store_dir(store))
+    window = parse_window(since, until)
+    chosen = parse_channels(channels)
+    return spark_tie_features(opened, window=window, channels=chosen, master=master, cache=True)
 
 
 def main() -> None:

@@ -216,6 +216,9 @@ class Settings:
     # grows with it, not with the file (3 M: 2.1 GB for 10 M call rows, 3.6 GB for 13.4 M bank
     # rows, against 2.6 and 6.3 GB read whole).
     ingest_batch_rows: int = 3_000_000
+    # ingest --engine spark: rows a Python worker normalises at a time (identifiers are
+    # normalised once per distinct value of a batch, so larger batches repeat less work)
+    spark_batch_rows: int = 100_000
 
     def validated(self) -> Settings:
         """Return self after checking every value, or raise :class:`ConfigError` saying which."""
@@ -246,6 +249,7 @@ class Settings:
             "household_max_size",
             "regular_min_months",
             "ingest_batch_rows",
+            "spark_batch_rows",
         )
         for name in positive:
             if getattr(self, name) <= 0:

@@ -794,25 +794,30 @@ def _aggregate(rows: pl.LazyFrame, settings: Settings, window: Window) -> pl.Dat
     homes = _pick_homes(counts).collect().lazy()
     rest = counts.select(node_id="u", cell_id="cell_id").unique().collect().lazy()
     regular = _regular_flows(rows, settings).collect(engine="streaming").lazy()
-    end = (
-        pl.lit(dt.datetime.combine(window.until + dt.timedelta(days=1), dt.time()))
-        if window.until is not None
-        else pl.col("last_at").max()
-    )
-    ties = aggregated.with_columns(
-        reciprocity=(
-            pl.min_horizontal("events_ab", "events_ba")
-            / pl.max_horizontal("events_ab", "events_ba")
-        ),
-        span_days=(pl.col("last_at") - pl.col("first_at")).dt.total_seconds() / 86400.0,
-        recency_days=(end - pl.col("last_at")).dt.total_seconds() / 86400.0,
-    )
+    ties = aggregated.with_columns(**_pair_measures(window))
     ties = _join_homes(ties, homes)
     ties = _shared_cells(ties, rest)
     ties = ties.join(
         regular.select(a="u", b="v", bank_regular_ab="monthly"), on=["a", "b"], how="left"
     ).join(regular.select(a="v", b="u", bank_regular_ba="monthly"), on=["a", "b"], how="left")
     return ties.collect()
+
+
+def _pair_measures(window: Window) -> dict[str, pl.Expr]:
+    """``reciprocity``, ``span_days`` and ``recency_days`` of aggregated ties (both engines)."""
+    end = (
+        pl.lit(dt.datetime.combine(window.until + dt.timedelta(days=1), dt.time()))
+        if window.until is not None
+        else pl.col("last_at").max()
+    )
+    return {
+        "reciprocity": (
+            pl.min_horizontal("events_ab", "events_ba")
+            / pl.max_horizontal("events_ab", "events_ba")
+        ),
+        "span_days": (pl.col("last_at") - pl.col("first_at")).dt.total_seconds() / 86400.0,
+        "recency_days": (end - pl.col("last_at")).dt.total_seconds() / 86400.0,
+    }
 
 
 def _join_homes(ties: pl.LazyFrame, homes: pl.LazyFrame) -> pl.LazyFrame:

@@ -861,6 +861,7 @@ def ingest(
     pseudonymize_key: bytes | None = None,
     on_file: Callable[[FileResult], None] | None = None,
     wait: bool = True,
+    read_file: Callable[..., None] | None = None,
 ) -> IngestReport:
     """Ingest files into the store at ``store_dir``, creating it if needed.
 
@@ -894,6 +895,9 @@ def ingest(
         Called with each file's result as soon as it is known (for progress output).
     wait : bool
         Wait for another process writing the store (default), or fail at once.
+    read_file : callable, optional
+        Reads one planned file into the transaction, in place of the Polars engine's reader
+        (the Spark engine, :func:`relmine.spark.spark_ingest`).
 
     Returns
     -------
@@ -953,7 +957,7 @@ def ingest(
                 result.status = "already in store"
             else:
                 seen.add(digest)
-                _read_file(
+                (read_file or _read_file)(
                     planned,
                     txn,
                     result,
