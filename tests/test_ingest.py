@@ -365,3 +365,22 @@ def test_a_row_repeated_in_a_later_batch_is_a_duplicate(
     assert counts == [(7, 5, 2), (3, 1, 2)]
     cdr = Store.open(store).scan("cdr").collect()
     assert cdr["duration_s"].to_list() == [60, 61, 62, 63, 64, 65]
+
+
+def test_answers_of_earlier_batches_survive_hash_collisions(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from relmine.ingest import core
+    from relmine.ingest.identity import phone_answers
+
+    def phones(values: pl.Series) -> pl.DataFrame:
+        return phone_answers(values, region="SK")
+
+    batches = [["0905123456", "+421905123457", "12"], ["0905123457", "0905123456", "bad"]]
+    expected = [phones(pl.Series(b)) for b in batches]
+    for hashes in (core._hashes, lambda s: pl.repeat(7, s.len(), dtype=pl.UInt64, eager=True)):
+        monkeypatch.setattr(core, "_hashes", hashes)
+        answers = core.Answers()
+        for batch, want in zip(batches, expected, strict=True):
+            assert_frame_equal(answers.lookup(pl.Series(batch), phones), want)
+        assert answers.raw.len() == 5  # "0905123456" was decided once, by the first batch

@@ -225,27 +225,46 @@ def _hash_runs(hashes: pl.Series) -> tuple[np.ndarray, np.ndarray]:
 class Answers:
     """Answers of the identifier values earlier batches of a file normalised.
 
-    A file read in batches (:func:`_read_file`) meets the same numbers in every batch; looking
-    their answers up (a join on the distinct values) costs a fraction of deciding them again.
+    A file read in batches (:func:`_read_file`) meets the same numbers in every batch. Known
+    values are found by their 64-bit hash (binary search in the sorted hashes, in sorted order)
+    and confirmed by comparing the strings; string joins against millions of known values cost
+    as much as deciding the values again.
     """
 
     def __init__(self) -> None:
-        self.table: pl.DataFrame | None = None
+        self.raw: pl.Series | None = None  # every value answered so far
+        self.table: pl.DataFrame | None = None  # their answers, row by row
+        self.hashes = np.empty(0, dtype=np.uint64)  # sorted hashes of ``raw`` ...
+        self.rows = np.empty(0, dtype=np.int64)  # ... and the row of each
 
     def lookup(
         self, values: pl.Series, normalise: Callable[[pl.Series], pl.DataFrame]
     ) -> pl.DataFrame:
-        """``normalise(values)``, deciding only the values no earlier call has seen."""
-        if self.table is None:
-            table = normalise(values)
-            self.table = table.with_columns(_raw=values)
-            return table
-        wanted = values.to_frame("_raw").with_row_index("_i")
-        seen = wanted.join(self.table, on="_raw", how="inner")
-        new = wanted.join(self.table.select("_raw"), on="_raw", how="anti")
-        decided = normalise(new["_raw"]).with_columns(_i=new["_i"], _raw=new["_raw"])
-        self.table = pl.concat([self.table, decided.drop("_i")])
-        return pl.concat([seen, decided], how="diagonal").sort("_i").drop("_i", "_raw")
+        """``normalise(values)`` for distinct ``values``, deciding only those not seen before."""
+        hashes = _hashes(values).to_numpy()
+        found = np.full(len(values), -1, dtype=np.int64)
+        if len(self.hashes):
+            order = np.argsort(hashes)
+            at = np.searchsorted(self.hashes, hashes[order])
+            at[at == len(self.hashes)] = 0
+            hit = self.hashes[at] == hashes[order]
+            found[order[hit]] = self.rows[at[hit]]
+            known = np.flatnonzero(found >= 0)
+            # a hash shared by two different values is no answer: decided below
+            same = self.raw.gather(pl.Series(found[known])).eq_missing(values.gather(known))
+            found[known[~same.to_numpy()]] = -1
+        new = np.flatnonzero(found < 0)
+        decided = normalise(values.gather(pl.Series(new)))
+        first = 0 if self.table is None else self.table.height
+        found[new] = np.arange(first, first + len(new))
+        added = values.gather(pl.Series(new))
+        self.raw = added if self.raw is None else pl.concat([self.raw, added])
+        self.table = decided if self.table is None else pl.concat([self.table, decided])
+        keys = np.concatenate([self.hashes, hashes[new]])
+        rows = np.concatenate([self.rows, found[new]])
+        order = np.argsort(keys, kind="stable")
+        self.hashes, self.rows = keys[order], rows[order]
+        return self.table[pl.Series(found)]
 
 
 def map_identifiers(
