@@ -367,6 +367,30 @@ def test_a_row_repeated_in_a_later_batch_is_a_duplicate(
     assert cdr["duration_s"].to_list() == [60, 61, 62, 63, 64, 65]
 
 
+def test_rows_whose_hashes_collide_are_told_apart(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import numpy as np
+
+    from conftest import SAMPLE
+    from relmine.ingest import core
+
+    files = [SAMPLE / n for n in ("calls.csv", "bank.csv")]
+    plain, collided = tmp_path / "plain", tmp_path / "collided"
+    monkeypatch.setenv("RELMINE_INGEST_BATCH_ROWS", "4999")
+    assert run_cli("ingest", *files, "--store", plain, "-q").exit_code == 0
+    # Every row hashing alike: within a batch, against earlier batches and against the store,
+    # rows are then told apart only by their values.
+    monkeypatch.setattr(
+        core, "_row_hashes", lambda frame, columns: np.full(frame.height, 7, dtype=np.uint64)
+    )
+    assert run_cli("ingest", *files, "--store", collided, "-q").exit_code == 0
+    assert _counts(collided) == _counts(plain)
+    expected = _tables(plain)
+    for table, frame in _tables(collided).items():
+        assert_frame_equal(frame, expected[table], check_row_order=True)
+
+
 def test_answers_of_earlier_batches_survive_hash_collisions(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
