@@ -347,6 +347,26 @@ def test_batches_store_what_one_pass_stores(
         assert_frame_equal(frame, expected[table], check_row_order=True)
 
 
+def test_files_of_wide_rows_take_fewer_rows_a_batch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from conftest import SAMPLE
+
+    files = [SAMPLE / n for n in ("calls.csv", "bank.csv")]
+    whole, batched = tmp_path / "whole", tmp_path / "batched"
+    assert run_cli("ingest", *files, "--store", whole, "-q").exit_code == 0
+    # 1 MiB of text a batch: about 16,900 call rows of 62 bytes (20,109 rows: two batches) and
+    # 10,100 statement rows of 104 bytes (25,144 rows: three batches).
+    monkeypatch.setenv("RELMINE_INGEST_BATCH_MB", "1")
+    assert run_cli("ingest", *files, "--store", batched, "-q").exit_code == 0
+    tables = Store.open(batched).manifest["tables"]
+    assert (len(tables["cdr"]), len(tables["bank"])) == (2, 3)
+    assert _counts(batched) == _counts(whole)
+    expected = _tables(whole)
+    for table, frame in _tables(batched).items():
+        assert_frame_equal(frame, expected[table], check_row_order=True)
+
+
 def test_a_row_repeated_in_a_later_batch_is_a_duplicate(
     tmp_path: Path, store: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

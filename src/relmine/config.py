@@ -142,9 +142,10 @@ class Settings:
     tem_roaming_factor, tem_roaming_min_minutes : float, float
         A roaming spike: a day's roaming minutes at least this many times the employee's usual
         minutes a day at home, and at least this many minutes.
-    ingest_batch_rows : int
-        Rows of a call-record or bank file that ingest reads, normalises and writes at a time;
-        its peak memory depends on this, not on the size of the file.
+    ingest_batch_rows, ingest_batch_mb : int, int
+        At most this many rows, and about this many MiB of the file's text, of a call-record or
+        bank file that ingest reads, normalises and writes at a time; its peak memory depends on
+        these, not on the size of the file.
     """
 
     region: str = "SK"
@@ -212,10 +213,12 @@ class Settings:
     tem_private_max_employees: int = 1  # a number more employees talk to is business
     tem_roaming_factor: float = 3.0  # roaming spike: day's roaming minutes vs usual minutes a day
     tem_roaming_min_minutes: float = 30.0  # ... and at least this many minutes
-    # Rows of a call-record or bank file read, normalised and written at a time: peak memory
-    # grows with it, not with the file (3 M: 2.1 GB for 10 M call rows, 3.6 GB for 13.4 M bank
-    # rows, against 2.6 and 6.3 GB read whole).
+    # Rows, and MiB of text, of a call-record or bank file read, normalised and written at a
+    # time: peak memory grows with them, not with the file. 170 MiB is 3 M call rows of 59 bytes
+    # and 1.8 M statement rows of 99 bytes: 2.5 GB for 10 M call rows, 3.5 GB for 13.4 M bank
+    # rows (5.0 GB in 3 M-row batches).
     ingest_batch_rows: int = 3_000_000
+    ingest_batch_mb: int = 170
     # ingest --engine spark: rows a Python worker normalises at a time (identifiers are
     # normalised once per distinct value of a batch, so larger batches repeat less work)
     spark_batch_rows: int = 100_000
@@ -249,6 +252,7 @@ class Settings:
             "household_max_size",
             "regular_min_months",
             "ingest_batch_rows",
+            "ingest_batch_mb",
             "spark_batch_rows",
         )
         for name in positive:
