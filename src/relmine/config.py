@@ -216,7 +216,7 @@ class Settings:
     # Rows, and MiB of text, of a call-record or bank file read, normalised and written at a
     # time: peak memory grows with them, not with the file. 170 MiB is 3 M call rows of 59 bytes
     # and 1.8 M statement rows of 99 bytes: 2.5 GB for 10 M call rows, 3.5 GB for 13.4 M bank
-    # rows (5.0 GB in 3 M-row batches).
+    # rows (4.9 GB in 3 M-row batches).
     ingest_batch_rows: int = 3_000_000
     ingest_batch_mb: int = 170
     # ingest --engine spark: rows a Python worker normalises at a time (identifiers are
