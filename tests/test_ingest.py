@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import polars as pl
@@ -91,6 +92,52 @@ def test_reingesting_changes_nothing(store: Path) -> None:
     assert "already in store" in run.stdout
     assert status(store) == before
     assert tree(store) == files_before
+
+
+def test_a_stored_file_is_known_under_another_name_and_in_an_older_store(
+    store: Path, tmp_path: Path
+) -> None:
+    # A file of a size no stored file has is hashed while it is read; one whose size matches
+    # is hashed first, so a copy is recognised before anything is read.
+    run_cli("ingest", DATA / "bank_mirror.csv", "--store", store, "--max-reject-rate", "0.5")
+    copy = tmp_path / "renamed.csv"
+    copy.write_bytes((DATA / "bank_mirror.csv").read_bytes())
+    before = tree(store)
+    run = run_cli("ingest", copy, "--store", store, "--max-reject-rate", "0.5")
+    assert run.exit_code == 0
+    assert "already in store" in run.stdout
+    assert tree(store) == before
+    # A manifest written before file sizes were recorded: still recognised by content.
+    manifest = store / "manifest.json"
+    record = json.loads(manifest.read_text())
+    for f in record["files"]:
+        del f["bytes"]
+    manifest.write_text(json.dumps(record))
+    before = tree(store)
+    run = run_cli("ingest", copy, "--store", store, "--max-reject-rate", "0.5")
+    assert "already in store" in run.stdout
+    assert tree(store) == before
+
+
+def test_files_of_one_size_are_each_stored_and_a_repeat_within_a_run_is_not(
+    store: Path, tmp_path: Path
+) -> None:
+    text = (DATA / "calls_basic.csv").read_text()
+    first, second, again = tmp_path / "a.csv", tmp_path / "b.csv", tmp_path / "c.csv"
+    first.write_text(text)
+    # The same size, other content: one call lasts a second longer.
+    second.write_text(text.replace(",60,voice,", ",61,voice,", 1))
+    again.write_text(text)
+    assert first.stat().st_size == second.stat().st_size
+    assert first.read_bytes() != second.read_bytes()
+    run = run_cli("ingest", first, second, again, "--store", store, "--max-reject-rate", "0.9")
+    assert run.exit_code == 0, run.stderr
+    files = status(store)["files"]
+    assert [Path(f["path"]).name for f in files] == ["a.csv", "b.csv"]
+    assert run.stdout.count("already in store") == 1
+    assert json.loads((store / "manifest.json").read_text())["files"][0]["bytes"] == len(
+        text.encode()
+    )
 
 
 def test_register_makes_two_sims_and_an_account_one_node(store: Path) -> None:

@@ -889,7 +889,6 @@ def _store_rows(
             txn.drop_part("rejects", name)
         return
     result.status = "ingested"
-    txn.add_file(result.record())
 
 
 def _write_parts(
