@@ -17,6 +17,7 @@ import polars as pl
 import pytest
 
 from conftest import SAMPLE, run_cli
+from relmine import partials
 
 #: The first days of the second and later pieces (the sample covers January to March 2026);
 #: rows with an unreadable date go to the first piece, and are rejected there.
@@ -166,3 +167,14 @@ def test_aggregates_of_parts_gone_from_the_store_are_removed(
         "rows.parquet",
     ]
     assert pl.read_parquet(io.BytesIO(phone))["bank_n"].sum() == 0
+
+
+def test_identifiers_are_numbered_by_their_sorted_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    from relmine.ingest import core
+
+    values = pl.Series(["+421905000002", "SK31", "+421905000001", "SK31", "+1", "+421905000002"])
+    for hashes in (core._hashes, lambda s: pl.repeat(7, s.len(), dtype=pl.UInt64, eager=True)):
+        monkeypatch.setattr(core, "_hashes", hashes)
+        ids, numbers = partials._numbered(values)
+        assert ids.to_list() == ["+1", "+421905000001", "+421905000002", "SK31"]
+        assert numbers.to_list() == [2, 3, 1, 3, 0, 2]
