@@ -252,13 +252,19 @@ def _combined_rows(
     aggregates = [(t, part_aggregate(store, t, p, settings)) for t, p in parts]
     if not aggregates:
         return None
-    ids = pl.concat([a.ids for _, a in aggregates]).unique()
+    from relmine.ingest.core import dense_codes
+
+    # Every part's identifiers numbered at once by hash (exact), so that a part's vertex numbers
+    # are a gather, not a join on the strings: for the 12 parts of a 10 M-call world (8 M
+    # identifiers) about 1.7 instead of 4.7 seconds.
+    codes, ids = dense_codes(pl.concat([a.ids for _, a in aggregates]))
     numbers, names = _numbers(ids, node_map(store).collect())
+    vertex = numbers["i"]  # in the order of ``ids``
     frames = []
+    start = 0
     for _, aggregate in aggregates:
-        lookup = aggregate.ids.to_frame().join(
-            numbers, on="identifier", how="left", maintain_order="left"
-        )["i"]
+        lookup = vertex.gather(codes.slice(start, aggregate.ids.len()))
+        start += aggregate.ids.len()
         rows = _chosen(aggregate.rows, window, channels).with_columns(
             u=pl.lit(lookup).gather(pl.col("u")), v=pl.lit(lookup).gather(pl.col("v"))
         )
@@ -270,21 +276,25 @@ def _combined_rows(
 
 
 def _numbers(ids: pl.Series, nodes: pl.DataFrame) -> tuple[pl.DataFrame, pl.Series]:
-    """Each identifier's vertex number (``identifier``, ``i``) and the sorted node ids.
+    """Each identifier's vertex number (``identifier``, ``i``, in the order of the distinct
+    ``ids``) and the sorted node ids.
 
     Vertex numbers are the nodes' ranks among the sorted node ids, as in
     :func:`relmine.graph.relationship_events` (``coded``), so the ties sort the same way.
     """
     table = (
         ids.to_frame("identifier")
-        .join(nodes, on="identifier", how="left")
+        .join(nodes, on="identifier", how="left", maintain_order="left")
         .with_columns(pl.coalesce("node_id", "identifier").alias("node_id"))
     )
     names = table["node_id"].unique().sort()
     number = pl.DataFrame(
         {"node_id": names, "i": pl.int_range(0, names.len(), dtype=pl.UInt32, eager=True)}
     )
-    return table.join(number, on="node_id").select("identifier", "i"), names
+    # ``nodes`` has one row per identifier (:func:`relmine.register.node_map`), so the rows stay
+    # one per identifier, in order.
+    numbered = table.join(number, on="node_id", maintain_order="left").select("identifier", "i")
+    return numbered, names
 
 
 def _chosen(rows: pl.LazyFrame, window: Window, channels: tuple[str, ...]) -> pl.LazyFrame:
