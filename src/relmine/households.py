@@ -187,8 +187,9 @@ def detect_households(
         .join(index, on="node_id")
         .join(involved, on="i", how="semi")
     )
-    homes = {i: {h} for i, h in cells.select("i", "home_cell").iter_rows() if h is not None}
-    rest = {i: set(c) for i, c in cells.select("i", "rest_cells").iter_rows() if c is not None}
+    parties, home_cells, rest_cells = (cells[c].to_list() for c in ("i", "home_cell", "rest_cells"))
+    homes = {i: {h} for i, h in zip(parties, home_cells, strict=True) if h is not None}
+    rest = {i: c for i, c in zip(parties, rest_cells, strict=True) if c is not None}
     root = _agglomerate(
         candidates.select("ia", "ib").rows(),
         (indptr, indices),
@@ -206,7 +207,7 @@ def _agglomerate(
     pairs: list[tuple[int, int]],
     neighbours: tuple[np.ndarray, np.ndarray],
     homes: dict[int, set[str]],
-    rest: dict[int, set[str]],
+    rest: dict[int, list[str]],
     *,
     max_size: int,
     min_density: float,
@@ -219,13 +220,20 @@ def _agglomerate(
     all (household members nearly all contact each other; a friend of one member does not).
     ``neighbours`` is ``(indptr, indices)``: the ties of vertex ``i`` are
     ``indices[indptr[i]:indptr[i + 1]]``. Returns the group (root vertex) of every vertex.
+
+    The merging is a sequence (each merge changes what the next pair may do), so it is a loop
+    over the candidate pairs; most of them meet two single parties, so a party's members, home
+    cells and rest-time cells are only copied into a group of its own when it first merges.
     """
     indptr, indices = neighbours
     n = len(indptr) - 1
     parent = list(range(n))
+    size = [1] * n
+    # Of groups of two or more, by root: members, home cells, rest-time cells.
     members: dict[int, list[int]] = {}
     home: dict[int, set[str]] = {}
     cells: dict[int, set[str]] = {}
+    nothing: set[str] = set()
 
     def find(x: int) -> int:
         while parent[x] != x:
@@ -233,23 +241,23 @@ def _agglomerate(
             x = parent[x]
         return x
 
-    def group(x: int) -> list[int]:
-        if x not in members:
-            members[x] = [x]
-            home[x] = set(homes.get(x, ()))
-            cells[x] = set(rest.get(x, ()))
-        return members[x]
-
     for a, b in pairs:
         ra, rb = find(a), find(b)
         if ra == rb:
             continue
-        ma, mb = group(ra), group(rb)
-        if len(ma) + len(mb) > max_size:
+        sa, sb = size[ra], size[rb]
+        if sa + sb > max_size:
             continue
-        if home[ra] and home[rb] and not (home[ra] & cells[rb]) and not (home[rb] & cells[ra]):
-            continue
-        small, large = (ma, mb) if len(ma) <= len(mb) else (mb, ma)
+        ha = home[ra] if sa > 1 else homes.get(ra, nothing)
+        hb = home[rb] if sb > 1 else homes.get(rb, nothing)
+        if ha and hb:
+            ca = cells[ra] if sa > 1 else rest.get(ra, ())
+            cb = cells[rb] if sb > 1 else rest.get(rb, ())
+            if ha.isdisjoint(cb) and hb.isdisjoint(ca):
+                continue
+        ma = members[ra] if sa > 1 else [ra]
+        mb = members[rb] if sb > 1 else [rb]
+        small, large = (ma, mb) if sa <= sb else (mb, ma)
         if len(large) == 1:
             tied = 1  # two single parties: the candidate pair is their one tie
         else:
@@ -259,11 +267,18 @@ def _agglomerate(
             )
         if tied < min_density * len(small) * len(large):
             continue
-        keep, gone = (ra, rb) if len(ma) >= len(mb) else (rb, ra)
+        keep, gone = (ra, rb) if sa >= sb else (rb, ra)
+        s_keep, s_gone = (sa, sb) if keep == ra else (sb, sa)
         parent[gone] = keep
-        members[keep].extend(members.pop(gone))
-        home[keep] |= home.pop(gone)
-        cells[keep] |= cells.pop(gone)
+        size[keep] = sa + sb
+        group = members.pop(keep) if s_keep > 1 else [keep]
+        group.extend(members.pop(gone) if s_gone > 1 else (gone,))
+        members[keep] = group
+        home[keep] = ha | hb  # a new set: a party's own set is never changed
+        home.pop(gone, None)
+        here = cells.pop(keep) if s_keep > 1 else set(rest.get(keep, ()))
+        here.update(cells.pop(gone) if s_gone > 1 else rest.get(gone, ()))
+        cells[keep] = here
     return [find(x) for x in range(n)]
 
 
