@@ -48,7 +48,7 @@ import polars as pl
 
 from relmine.config import Settings
 from relmine.errors import ConfigError, StoreError
-from relmine.graph import Window, relationship_events
+from relmine.graph import Window, igraph_graph, relationship_events
 from relmine.store import Store
 
 __all__ = ["CycleResult", "cycle_members", "find_cycles", "transfers"]
@@ -128,10 +128,8 @@ def transfers(store: Store, *, window: Window = Window()) -> tuple[pl.DataFrame,
 
 def _strong_components(edges: pl.DataFrame, n: int) -> tuple[np.ndarray, int]:
     """The strongly connected component of every vertex, and the number of 2+ vertex ones."""
-    import igraph
-
     pairs = edges.select("u", "v").unique().to_numpy().astype(np.int64)
-    graph = igraph.Graph(n=n, edges=pairs, directed=True)
+    graph = igraph_graph(n, pairs[:, 0], pairs[:, 1], directed=True)
     membership = np.asarray(graph.connected_components(mode="strong").membership)
     sizes = np.bincount(membership)
     return membership, int((sizes >= 2).sum())

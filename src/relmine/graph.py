@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import polars as pl
 
+from relmine._gc import collector_paused
 from relmine.config import Settings
 from relmine.errors import ConfigError, StoreError
 from relmine.register import node_map
@@ -63,6 +64,7 @@ __all__ = [
     "graph_summary",
     "home_cells",
     "hotline_parties",
+    "igraph_graph",
     "load_ties",
     "node_events",
     "parse_channels",
@@ -958,18 +960,26 @@ def to_igraph(ties: pl.DataFrame) -> tuple[igraph.Graph, pl.Series]:
     (igraph.Graph, Series)
         The graph with edge attribute ``weight``, and the node id of each vertex.
     """
-    import igraph
-
     names = pl.concat([ties["a"], ties["b"]]).unique().sort()
     # a binary search in the sorted names numbers the ends: no hash join over millions of ties
     ia = names.search_sorted(ties["a"]).to_numpy()
     ib = names.search_sorted(ties["b"]).to_numpy()
-    # igraph reads a list of tuples faster than a NumPy array, which it takes element by element
-    # (4.0 s against 6.6 s for 5.4 M ties)
-    edges = list(zip(ia.tolist(), ib.tolist(), strict=True))
-    graph = igraph.Graph(n=names.len(), edges=edges, directed=False)
+    graph = igraph_graph(names.len(), ia, ib, directed=False)
     graph.es["weight"] = ties["weight"].to_numpy()
     return graph, names
+
+
+def igraph_graph(n: int, a: np.ndarray, b: np.ndarray, *, directed: bool) -> igraph.Graph:
+    """An igraph graph of ``n`` vertices with the edges ``a[i] - b[i]``.
+
+    igraph takes a NumPy array of pairs one pair at a time, making a Python object of each; with
+    the garbage collector paused that costs 2.9 s for 5.4 M ties, against 6.3 s with it running
+    and 3.6 s for a list of tuples (which also holds 600 MB while it exists).
+    """
+    import igraph
+
+    with collector_paused():
+        return igraph.Graph(n=n, edges=np.column_stack([a, b]), directed=directed)
 
 
 def to_networkx(ties: pl.DataFrame, *, attributes: bool = True) -> networkx.Graph:

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from relmine._gc import collector_paused
 from relmine.config import Settings
 from relmine.graph import Window, excluded_parties, party_cells
 from relmine.store import Store
@@ -187,18 +188,22 @@ def detect_households(
         .join(index, on="node_id")
         .join(involved, on="i", how="semi")
     )
-    parties, home_cells, rest_cells = (cells[c].to_list() for c in ("i", "home_cell", "rest_cells"))
-    homes = {i: {h} for i, h in zip(parties, home_cells, strict=True) if h is not None}
-    rest = {i: c for i, c in zip(parties, rest_cells, strict=True) if c is not None}
-    root = _agglomerate(
-        candidates.select("ia", "ib").rows(),
-        (indptr, indices),
-        homes,
-        rest,
-        max_size=settings.household_max_size,
-        min_density=settings.household_min_density,
-    )
-    del homes, rest, cells, candidates, indices, indptr  # hundreds of MB on a large graph
+    # the parties' cells and the merge make a set or a list per party
+    with collector_paused():
+        parties, home_cells, rest_cells = (
+            cells[c].to_list() for c in ("i", "home_cell", "rest_cells")
+        )
+        homes = {i: {h} for i, h in zip(parties, home_cells, strict=True) if h is not None}
+        rest = {i: c for i, c in zip(parties, rest_cells, strict=True) if c is not None}
+        root = _agglomerate(
+            candidates.select("ia", "ib").rows(),
+            (indptr, indices),
+            homes,
+            rest,
+            max_size=settings.household_max_size,
+            min_density=settings.household_min_density,
+        )
+        del homes, rest, cells, candidates, indices, indptr  # hundreds of MB on a large graph
     frame = index.with_columns(group=pl.Series(root, dtype=pl.Int64))
     return _finish(frame, scores, excluded, ties)
 

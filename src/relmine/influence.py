@@ -85,7 +85,7 @@ import polars as pl
 
 from relmine.config import Settings
 from relmine.errors import ConfigError, UnknownParty
-from relmine.graph import hotline_parties
+from relmine.graph import hotline_parties, igraph_graph
 from relmine.register import find_party
 from relmine.store import Store
 
@@ -338,10 +338,8 @@ def _build(
 
 def _measures(graph: _Graph, settings: Settings) -> dict[str, np.ndarray]:
     """Every measure but the domino, for every party."""
-    import igraph
-
     n = graph.n
-    g = igraph.Graph(n=n, edges=np.column_stack([graph.a, graph.b]), directed=False)
+    g = igraph_graph(n, graph.a, graph.b, directed=False)
     g.es["weight"] = graph.weight
     pagerank = np.asarray(
         g.personalized_pagerank(
