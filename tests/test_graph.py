@@ -232,3 +232,41 @@ def test_tie_cache_gives_the_same_table_and_follows_the_store(
     assert run_cli("ingest", more, "--store", tiny, "-q").exit_code == 0
     ties = pl.read_parquet(io.BytesIO(graph_bytes("more.parquet")))
     assert _pair(ties, "C2", "+421905999999")["voice_s"] == 42
+
+
+def test_each_command_reads_only_its_tie_columns_and_gives_what_the_whole_table_gives(
+    sample_store: Path, tmp_path: Path
+) -> None:
+    """households, communities, influencers and domino read only their ``TIE_COLUMNS_READ``
+    from the cached tie table; their outputs equal the library's on the whole table."""
+    from relmine import communities, households, influence
+    from relmine.graph import EXCLUSION_COLUMNS, load_ties
+
+    store = Store.open(sample_store)
+    whole = tie_features(store)
+    narrow = load_ties(store, columns=influence.TIE_COLUMNS_READ)
+    assert narrow.columns == list(influence.TIE_COLUMNS_READ)
+    assert narrow.equals(whole.select(influence.TIE_COLUMNS_READ))
+
+    def cli(*args: str | Path) -> pl.DataFrame:
+        out = tmp_path / f"{args[0]}.parquet"
+        run = run_cli(*args, "--store", sample_store, "-o", out, "-q")
+        assert run.exit_code == 0, run.stderr
+        return pl.read_parquet(out)
+
+    expected = households.detect_households(whole, store)
+    assert cli("households").equals(expected)
+    apart = excluded_parties(whole, store, store.settings)
+    expected = communities.detect_communities(whole, seed=0, apart=apart).frame
+    stats = tmp_path / "stats.parquet"
+    assert cli("communities", "--stats", stats).equals(expected)
+    assert pl.read_parquet(stats).equals(communities.community_stats(whole, expected))
+    ranked = influence.rank_influencers(whole, store, seed=0).frame
+    assert cli("influencers").equals(ranked)
+    hub = ranked["node_id"][0]
+    assert cli("domino", hub).equals(influence.what_if(whole, store, hub, seed=0).frame)
+    # the columns each reads are all it needs: the library runs on them alone
+    households.detect_households(whole.select(households.TIE_COLUMNS_READ), store)
+    communities.detect_communities(whole.select(*communities.TIE_COLUMNS_READ), seed=0, apart=apart)
+    assert set(EXCLUSION_COLUMNS) <= set(households.TIE_COLUMNS_READ)
+    assert set(EXCLUSION_COLUMNS) <= set(influence.TIE_COLUMNS_READ)

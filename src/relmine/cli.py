@@ -402,16 +402,23 @@ def _ties(
     until: str | None,
     channels: str | None,
     ties_file: Path | None = None,
+    columns: tuple[str, ...] | None = None,
 ) -> Any:
-    """Open the store and get the tie table for the window and channels (or read the file)."""
+    """Open the store and get the tie table for the window and channels (or read the file).
+
+    ``columns``: only those the command reads (its modules' ``TIE_COLUMNS_READ``), so that the
+    others are never in memory; all by default.
+    """
     from relmine.graph import load_ties, parse_channels, parse_window, read_ties
     from relmine.store import Store, default_store_dir
 
     opened = Store.open(default_store_dir(store))
     window = parse_window(since, until)
+    if columns is not None:
+        columns = tuple(dict.fromkeys(columns))  # once each, in order
     if ties_file is not None:
-        return opened, window, read_ties(ties_file)
-    ties = load_ties(opened, window=window, channels=parse_channels(channels))
+        return opened, window, read_ties(ties_file, columns)
+    ties = load_ties(opened, window=window, channels=parse_channels(channels), columns=columns)
     return opened, window, ties
 
 
@@ -512,11 +519,12 @@ def communities(
     debug: DebugOpt = False,
 ) -> None:
     """Communities (Louvain or Leiden on weighted modularity), numbered by size."""
-    from relmine.communities import community_stats, detect_communities
-    from relmine.graph import excluded_parties
+    from relmine.communities import TIE_COLUMNS_READ, community_stats, detect_communities
+    from relmine.graph import EXCLUSION_COLUMNS, excluded_parties
     from relmine.output import write_table
 
-    opened, _, ties = _ties(store, since, until, channels, ties_file)
+    read = (*TIE_COLUMNS_READ, *EXCLUSION_COLUMNS)
+    opened, _, ties = _ties(store, since, until, channels, ties_file, read)
     result = detect_communities(
         ties,
         method=method.value,
@@ -563,9 +571,9 @@ def households(
 
     import polars as pl
 
-    from relmine.households import detect_households
+    from relmine.households import TIE_COLUMNS_READ, detect_households
 
-    opened, window, ties = _ties(store, since, until, channels, ties_file)
+    opened, window, ties = _ties(store, since, until, channels, ties_file, TIE_COLUMNS_READ)
     settings = opened.settings
     if max_size is not None:
         settings = dataclasses.replace(settings, household_max_size=max_size)
@@ -691,9 +699,9 @@ def influencers(
     debug: DebugOpt = False,
 ) -> None:
     """Customers on whom others' communication depends, ranked by a combined score."""
-    from relmine.influence import rank_influencers
+    from relmine.influence import TIE_COLUMNS_READ, rank_influencers
 
-    opened, _, ties = _ties(store, since, until, channels, ties_file)
+    opened, _, ties = _ties(store, since, until, channels, ties_file, TIE_COLUMNS_READ)
     if what_if is not None:
         _show_domino(ties, opened, what_if, seed, output, format, quiet)
         return
@@ -751,7 +759,9 @@ def domino(
     debug: DebugOpt = False,
 ) -> None:
     """Who would follow ID out if they churned: in order, with the dependence behind each step."""
-    opened, _, ties = _ties(store, since, until, channels, ties_file)
+    from relmine.influence import TIE_COLUMNS_READ
+
+    opened, _, ties = _ties(store, since, until, channels, ties_file, TIE_COLUMNS_READ)
     _show_domino(ties, opened, party, seed, output, format, quiet)
 
 

@@ -43,12 +43,23 @@ import math
 import random
 from dataclasses import dataclass
 
+import numpy as np
 import polars as pl
 
 from relmine.errors import ConfigError
 from relmine.graph import to_igraph, to_networkx
 
-__all__ = ["METHODS", "CommunityResult", "community_stats", "detect_communities", "nmi"]
+__all__ = [
+    "METHODS",
+    "TIE_COLUMNS_READ",
+    "CommunityResult",
+    "community_stats",
+    "detect_communities",
+    "nmi",
+]
+
+#: The tie columns this module reads (:func:`relmine.graph.load_ties` reads only these).
+TIE_COLUMNS_READ = ("a", "b", "weight")
 
 METHODS = ("louvain", "leiden", "cpm")
 
@@ -240,35 +251,41 @@ def community_stats(ties: pl.DataFrame, communities: pl.DataFrame) -> pl.DataFra
     label = communities.select("node_id", "community_id")
     edges = (
         ties.select("a", "b", "weight")
-        .join(label.rename({"node_id": "a", "community_id": "ca"}), on="a", how="left")
-        .join(label.rename({"node_id": "b", "community_id": "cb"}), on="b", how="left")
-    )
-    inside = (
-        edges.filter(pl.col("ca") == pl.col("cb"))
-        .group_by(community_id="ca")
-        .agg(internal_weight=pl.col("weight").sum(), internal_ties=pl.len())
-    )
-    crossing = edges.filter(pl.col("ca") != pl.col("cb"))
-    cut = (
-        pl.concat(
-            [
-                crossing.select(community_id="ca", w="weight"),
-                crossing.select(community_id="cb", w="weight"),
-            ]
+        .join(
+            label.rename({"node_id": "a", "community_id": "ca"}),
+            on="a",
+            how="left",
+            maintain_order="left",
         )
-        .group_by("community_id")
-        .agg(cut_weight=pl.col("w").sum())
+        .join(
+            label.rename({"node_id": "b", "community_id": "cb"}),
+            on="b",
+            how="left",
+            maintain_order="left",
+        )
+        .drop_nulls(["ca", "cb"])
+    )
+    # Sums by bincount, in the ties' order: a parallel group-by adds each community's weights
+    # in an order that changes from run to run, and so do the figures' last digits.
+    ca, cb = edges["ca"].to_numpy(), edges["cb"].to_numpy()
+    weight = edges["weight"].to_numpy()
+    ids = communities["community_id"]
+    k = int(ids.max()) + 1 if ids.len() else 1
+    inside = ca == cb
+    cut = np.bincount(ca[~inside], weight[~inside], minlength=k) + np.bincount(
+        cb[~inside], weight[~inside], minlength=k
+    )
+    sums = pl.DataFrame(
+        {
+            "community_id": np.arange(k, dtype=np.int64),
+            "internal_weight": np.bincount(ca[inside], weight[inside], minlength=k),
+            "internal_ties": np.bincount(ca[inside], minlength=k).astype(np.int64),
+            "cut_weight": cut,
+        }
     )
     sizes = communities.unique("community_id").select("community_id", "community_size")
-    stats = (
-        sizes.join(inside, on="community_id", how="left")
-        .join(cut, on="community_id", how="left")
-        .with_columns(
-            pl.col("internal_weight").fill_null(0.0),
-            pl.col("internal_ties").fill_null(0).cast(pl.Int64),
-            pl.col("cut_weight").fill_null(0.0),
-        )
-        .with_columns(volume=2 * pl.col("internal_weight") + pl.col("cut_weight"))
+    stats = sizes.join(sums, on="community_id", how="left").with_columns(
+        volume=2 * pl.col("internal_weight") + pl.col("cut_weight")
     )
     total = stats["volume"].sum()
     denominator = pl.min_horizontal(pl.col("volume"), total - pl.col("volume"))

@@ -39,7 +39,7 @@ import hashlib
 import json
 import os
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -59,6 +59,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CHANNELS",
+    "EXCLUSION_COLUMNS",
     "Window",
     "excluded_parties",
     "graph_summary",
@@ -134,8 +135,8 @@ TIE_COLUMNS = (
 )
 
 
-def read_ties(path: Path) -> pl.DataFrame:
-    """Read a tie table written by ``relmine graph -o FILE.parquet``.
+def read_ties(path: Path, columns: Sequence[str] | None = None) -> pl.DataFrame:
+    """Read a tie table written by ``relmine graph -o FILE.parquet`` (only ``columns``, if given).
 
     Building the tie table is the longest step of every analysis on a large store; writing it
     once and passing it to ``communities`` and ``households`` (``--ties``) saves rebuilding it.
@@ -159,7 +160,7 @@ def read_ties(path: Path) -> pl.DataFrame:
             f"{path} is not a relmine tie table (no {', '.join(missing[:4])}); write one with "
             "`relmine graph -o ties.parquet`"
         )
-    return pl.read_parquet(path)
+    return pl.read_parquet(path, columns=list(columns) if columns is not None else None)
 
 
 def parse_window(since: str | None, until: str | None) -> Window:
@@ -422,9 +423,13 @@ def _shared_cells(ties: pl.LazyFrame, cells: pl.LazyFrame) -> pl.LazyFrame:
     )
     known = cells.select("node_id").unique()
     return (
-        ties.join(shared, on=["a", "b"], how="left")
-        .join(known.select(a="node_id", _ka=pl.lit(True)), on="a", how="left")
-        .join(known.select(b="node_id", _kb=pl.lit(True)), on="b", how="left")
+        ties.join(shared, on=["a", "b"], how="left", maintain_order="left")
+        .join(
+            known.select(a="node_id", _ka=pl.lit(True)), on="a", how="left", maintain_order="left"
+        )
+        .join(
+            known.select(b="node_id", _kb=pl.lit(True)), on="b", how="left", maintain_order="left"
+        )
         .with_columns(
             shared_rest_cells=pl.when(pl.col("_ka") & pl.col("_kb"))
             .then(pl.col("shared_rest_cells").fill_null(0))
@@ -559,8 +564,9 @@ def tie_features(
     """
     settings = settings or store.settings
     events, names = relationship_events(store, window=window, channels=channels, coded=True)
-    ties = _aggregate(_event_rows(events.lazy(), settings), settings, window)
-    del events  # the events are the largest thing in memory; the sort copies the ties
+    rows = _event_rows(events.lazy(), settings)
+    ties = _aggregate(rows, settings, window, row_count=events.height)
+    del events, rows  # the events are the largest thing in memory
     return _finish_ties(ties, names, store, settings, window)
 
 
@@ -568,7 +574,7 @@ def _finish_ties(
     ties: pl.DataFrame, names: pl.Series, store: Store, settings: Settings, window: Window
 ) -> pl.DataFrame:
     """Weights, node ids (from vertex numbers) and home distances of aggregated ties."""
-    ties = _weigh(ties.sort("a", "b"), settings)
+    ties = _weigh(ties, settings)  # sorted by a, b by _aggregate
     # back from vertex numbers to node ids; numbers follow the ids' order, so a < b still holds
     ties = ties.with_columns(a=names.gather(ties["a"]), b=names.gather(ties["b"]))
     if ties.height == 0:
@@ -609,6 +615,7 @@ def load_ties(
     window: Window = Window(),
     channels: Iterable[str] = CHANNELS,
     settings: Settings | None = None,
+    columns: Sequence[str] | None = None,
 ) -> pl.DataFrame:
     """The tie table of :func:`tie_features`, from the store's cache when it is current.
 
@@ -625,6 +632,10 @@ def load_ties(
     ----------
     store, window, channels, settings
         As for :func:`tie_features`.
+    columns : sequence of str, optional
+        Only these columns (an analysis's ``TIE_COLUMNS_READ``); all by default. Read from the
+        cached file, the others are never in memory: the whole table of the 50 M-row world is
+        about 6 GB, the five columns ``influencers`` reads about 1.3 GB.
 
     Returns
     -------
@@ -633,13 +644,15 @@ def load_ties(
     """
     settings = settings or store.settings
     channels = tuple(c for c in CHANNELS if c in set(channels))
+    chosen = list(columns) if columns is not None else None
     if not settings.tie_cache:
-        return tie_features(store, window=window, channels=channels, settings=settings)
+        ties = tie_features(store, window=window, channels=channels, settings=settings)
+        return ties if chosen is None else ties.select(chosen)
     folder = store.root / "cache"
     path = folder / f"ties-{_tie_key(store, window, channels, settings)}.parquet"
     if path.is_file():
         try:
-            ties = pl.read_parquet(path)
+            ties = pl.read_parquet(path, columns=chosen)
             os.utime(path)  # most recently used, for pruning
             return ties
         except (OSError, pl.exceptions.PolarsError):
@@ -648,7 +661,7 @@ def load_ties(
 
     ties = combined_ties(store, window=window, channels=channels, settings=settings)
     _cache_ties(ties, folder, path)
-    return ties
+    return ties if chosen is None else ties.select(chosen)
 
 
 def _tie_key(store: Store, window: Window, channels: tuple[str, ...], settings: Settings) -> str:
@@ -726,8 +739,23 @@ def _window_text(window: Window) -> str:
     return f" between {window.since or 'the start'} and {window.until or 'the end'}"
 
 
-def _aggregate(rows: pl.LazyFrame, settings: Settings, window: Window) -> pl.DataFrame:
-    """Fold event rows (:func:`_event_rows`, or their per-part sums) into one row per pair."""
+#: Rows of the pair group-by per pass (:func:`_aggregate`): about a third as many pairs, whose
+#: group-by state (sums, extremes and the set of days of each) takes about 370 bytes a pair.
+ROWS_PER_PASS = 12_000_000
+
+
+def _aggregate(
+    rows: pl.LazyFrame, settings: Settings, window: Window, *, row_count: int | None = None
+) -> pl.DataFrame:
+    """Fold event rows (:func:`_event_rows`, or their per-part sums) into one row per pair.
+
+    With ``row_count`` (the rows' number, or an upper bound), the pairs are grouped in
+    ``ceil(row_count / ROWS_PER_PASS)`` passes, each over the pairs of one class of ``a``
+    modulo the passes: every pair's rows are in one pass, so the result is the same, and only
+    one pass's group-by state is in memory. On the 1 M-person world two passes cost no time and
+    hold 1.9 instead of 3.0 GB; each pass re-reads the rows (about a second per 16 M rows).
+    """
+    passes = max(1, -(-row_count // ROWS_PER_PASS)) if row_count else 1
     rows = rows.with_columns(a=pl.min_horizontal("u", "v"), b=pl.max_horizontal("u", "v"))
     n = pl.col("n")
 
@@ -752,6 +780,49 @@ def _aggregate(rows: pl.LazyFrame, settings: Settings, window: Window) -> pl.Dat
         _bank=when(pl.col("channel") == "bank"),
         _ab=when(pl.col("u") == pl.col("a")),
     )
+    # The pairs and the side tables are collected once each, streaming over the rows so that
+    # the rows are never held whole next to what is derived from them: left lazy, home_cells
+    # would run once per end of the tie, and every side table would re-read the rows through
+    # its own plan.
+    if passes == 1:
+        wide = _pairs(counted).collect(engine="streaming")
+    else:
+        wide = pl.concat(
+            [
+                _pairs(counted.filter(pl.col("a") % passes == k)).collect(engine="streaming")
+                for k in range(passes)
+            ]
+        )
+    wide = wide.with_columns(**_pair_measures(window))  # over all pairs: recency's end
+    order = wide.select(pl.arg_sort_by("a", "b")).to_series()
+    columns = wide.get_columns()
+    del wide
+    ties = _gathered(columns, order)
+    del order
+    counts = _cell_counts(rows).collect(engine="streaming").lazy()
+    homes = _pick_homes(counts).collect().lazy()
+    rest = counts.select(node_id="u", cell_id="cell_id").unique().collect().lazy()
+    regular = _regular_flows(rows, settings).collect(engine="streaming").lazy()
+    # The side tables are joined to the pairs alone and their columns added to the ties: a join
+    # copies every column of its left side, and the ties are the largest thing in memory (27 M
+    # ties of the 50 M-row world: about 6 GB).
+    side = _shared_cells(_join_homes(ties.select("a", "b").lazy(), homes), rest)
+    side = side.join(
+        regular.select(a="u", b="v", bank_regular_ab="monthly"),
+        on=["a", "b"],
+        how="left",
+        maintain_order="left",
+    ).join(
+        regular.select(a="v", b="u", bank_regular_ba="monthly"),
+        on=["a", "b"],
+        how="left",
+        maintain_order="left",
+    )
+    return ties.hstack(side.drop("a", "b").collect().get_columns())
+
+
+def _pairs(counted: pl.LazyFrame) -> pl.LazyFrame:
+    """The pair group-by of :func:`_aggregate`: sums, extremes and distinct days per pair."""
     aggregated = counted.group_by("a", "b").agg(
         voice_n=pl.col("_voice").sum(),
         voice_s=pl.col("dur").sum(),
@@ -766,7 +837,7 @@ def _aggregate(rows: pl.LazyFrame, settings: Settings, window: Window) -> pl.Dat
         **{f"_{k}": pl.col(k).sum() for k in _SHARES},
     )
     n_phone = pl.col("voice_n") + pl.col("sms_n")
-    aggregated = aggregated.with_columns(
+    return aggregated.with_columns(
         events_ba=pl.col("n") - pl.col("events_ab"),
         **{f"{k}_share": pl.when(n_phone > 0).then(pl.col(f"_{k}") / n_phone) for k in _SHARES},
     ).select(
@@ -787,22 +858,23 @@ def _aggregate(rows: pl.LazyFrame, settings: Settings, window: Window) -> pl.Dat
         "weekend_share",
         "work_share",
     )
-    # The pairs and the side tables are collected once each, streaming over the rows so that
-    # the rows are never held whole next to what is derived from them: left lazy, home_cells
-    # would run once per end of the tie, and every side table would re-read the rows through
-    # its own plan.
-    aggregated = aggregated.collect(engine="streaming").lazy()
-    counts = _cell_counts(rows).collect(engine="streaming").lazy()
-    homes = _pick_homes(counts).collect().lazy()
-    rest = counts.select(node_id="u", cell_id="cell_id").unique().collect().lazy()
-    regular = _regular_flows(rows, settings).collect(engine="streaming").lazy()
-    ties = aggregated.with_columns(**_pair_measures(window))
-    ties = _join_homes(ties, homes)
-    ties = _shared_cells(ties, rest)
-    ties = ties.join(
-        regular.select(a="u", b="v", bank_regular_ab="monthly"), on=["a", "b"], how="left"
-    ).join(regular.select(a="v", b="u", bank_regular_ba="monthly"), on=["a", "b"], how="left")
-    return ties.collect()
+
+
+def _gathered(columns: list[pl.Series], order: pl.Series) -> pl.DataFrame:
+    """A frame of ``columns`` each gathered at ``order``, freeing each original as it goes.
+
+    The list's entries are replaced two at a time (Polars gathers the columns of a frame in
+    parallel), so when the caller holds no other reference to the columns, only two unsorted
+    columns exist next to the sorted ones at any time; sorting the frame at once would hold two
+    copies of it. Each pair is made one chunk first: a streaming collect leaves hundreds of
+    chunks, and gathering from them is about three times slower than copying them and
+    gathering from the copy.
+    """
+    for i in range(0, len(columns), 2):
+        pair = pl.DataFrame(columns[i : i + 2]).rechunk()
+        columns[i : i + 2] = pair[order].get_columns()
+        del pair
+    return pl.DataFrame(columns)
 
 
 def _pair_measures(window: Window) -> dict[str, pl.Expr]:
@@ -824,8 +896,18 @@ def _pair_measures(window: Window) -> dict[str, pl.Expr]:
 
 def _join_homes(ties: pl.LazyFrame, homes: pl.LazyFrame) -> pl.LazyFrame:
     home = homes.select("node_id", "home_cell")
-    ties = ties.join(home.rename({"node_id": "a", "home_cell": "home_a"}), on="a", how="left")
-    ties = ties.join(home.rename({"node_id": "b", "home_cell": "home_b"}), on="b", how="left")
+    ties = ties.join(
+        home.rename({"node_id": "a", "home_cell": "home_a"}),
+        on="a",
+        how="left",
+        maintain_order="left",
+    )
+    ties = ties.join(
+        home.rename({"node_id": "b", "home_cell": "home_b"}),
+        on="b",
+        how="left",
+        maintain_order="left",
+    )
     ties = ties.with_columns(same_home_cell=pl.col("home_a") == pl.col("home_b"))
     return ties
 
@@ -867,11 +949,17 @@ def _weigh(ties: pl.DataFrame, settings: Settings) -> pl.DataFrame:
 
 def _add_home_distance(ties: pl.DataFrame, store: Store) -> pl.DataFrame:
     """Add ``home_distance_km`` (great-circle distance between the home cells) from the cells."""
-    cells = store.scan("cells").select("cell_id", "lat", "lon").unique("cell_id").collect()
+    cells = store.scan("cells").select("cell_id", "lat", "lon").unique("cell_id").collect().lazy()
+    # joined to the two home columns alone: a join copies every column of its left side
+    ends = ties.select("home_a", "home_b").lazy()
     lat = {"lat": "_lat_a", "lon": "_lon_a"}
-    ties = ties.join(cells.rename({"cell_id": "home_a", **lat}), on="home_a", how="left")
+    ends = ends.join(
+        cells.rename({"cell_id": "home_a", **lat}), on="home_a", how="left", maintain_order="left"
+    )
     lat = {"lat": "_lat_b", "lon": "_lon_b"}
-    ties = ties.join(cells.rename({"cell_id": "home_b", **lat}), on="home_b", how="left")
+    ends = ends.join(
+        cells.rename({"cell_id": "home_b", **lat}), on="home_b", how="left", maintain_order="left"
+    )
     rad = np.pi / 180.0
     dlat = (pl.col("_lat_b") - pl.col("_lat_a")) * rad
     dlon = (pl.col("_lon_b") - pl.col("_lon_a")) * rad
@@ -879,7 +967,7 @@ def _add_home_distance(ties: pl.DataFrame, store: Store) -> pl.DataFrame:
         dlon / 2
     ).sin() ** 2
     distance = 2 * _EARTH_RADIUS_KM * h.sqrt().arcsin()
-    ties = ties.with_columns(home_distance_km=distance).drop("_lat_a", "_lon_a", "_lat_b", "_lon_b")
+    ties = ties.with_columns(ends.select(home_distance_km=distance).collect().to_series())
     order = ties.columns
     at = order.index("same_home_cell") + 1
     order = [*order[:at], "home_distance_km", *order[at:-1]]
@@ -893,6 +981,10 @@ def node_events(events: pl.LazyFrame) -> pl.LazyFrame:
     return out.rename({"u": "node_id"}).join(
         inc.rename({"v": "node_id"}), on="node_id", how="full", coalesce=True
     )
+
+
+#: The tie columns :func:`excluded_parties` and :func:`hotline_parties` read.
+EXCLUSION_COLUMNS = ("a", "b", "events_ab", "events_ba")
 
 
 def excluded_parties(ties: pl.DataFrame, store: Store, settings: Settings) -> pl.DataFrame:

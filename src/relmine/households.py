@@ -37,10 +37,36 @@ import polars as pl
 
 from relmine._gc import collector_paused
 from relmine.config import Settings
-from relmine.graph import Window, excluded_parties, party_cells
+from relmine.graph import EXCLUSION_COLUMNS, Window, excluded_parties, party_cells
 from relmine.store import Store
 
-__all__ = ["HOUSEHOLD_MODEL", "detect_households", "household_pairs", "household_scores"]
+__all__ = [
+    "HOUSEHOLD_MODEL",
+    "TIE_COLUMNS_READ",
+    "detect_households",
+    "household_pairs",
+    "household_scores",
+]
+
+#: The tie columns this module reads (:func:`relmine.graph.load_ties` reads only these).
+TIE_COLUMNS_READ = (
+    *EXCLUSION_COLUMNS,
+    "voice_n",
+    "sms_n",
+    "bank_n",
+    "reciprocity",
+    "active_days",
+    "night_share",
+    "work_share",
+    "home_a",
+    "same_home_cell",
+    "home_distance_km",
+    "shared_rest_cells",
+    "bank_regular_ab",
+    "bank_regular_ba",
+    "share_a",
+    "share_b",
+)
 
 #: Logistic model of "a and b live together": ``p = 1 / (1 + exp(-(const + sum(c * x))))``.
 HOUSEHOLD_MODEL: dict[str, float] = {
@@ -70,6 +96,17 @@ def household_scores(
         ``a``, ``b``, ``score`` (0-1) and, with ``evidence``, the signals in words, for every tie
         whose parties are both not in ``excluded``.
     """
+    columns = {"evidence": _evidence_expr()} if evidence else {}
+    # score first, then drop the excluded: filtering or joining the wide tie table would copy
+    # every one of its columns
+    scored = ties.select("a", "b", score=_score_expr(), **columns)
+    out = excluded["node_id"].implode()
+    persons = ~pl.col("a").is_in(out) & ~pl.col("b").is_in(out)
+    return scored.filter(persons).sort("a", "b")
+
+
+def _score_expr() -> pl.Expr:
+    """The household score of a tie (:data:`HOUSEHOLD_MODEL`)."""
     m = HOUSEHOLD_MODEL
     phone_n = pl.col("voice_n") + pl.col("sms_n")
     regular = pl.col("bank_regular_ab").is_not_null() | pl.col("bank_regular_ba").is_not_null()
@@ -87,13 +124,7 @@ def household_scores(
         + m["money"] * (pl.col("bank_n") > 0).cast(pl.Float64)
         + m["reciprocity"] * pl.col("reciprocity")
     )
-    columns = {"evidence": _evidence_expr()} if evidence else {}
-    # score first, then drop the excluded: filtering or joining the wide tie table would copy
-    # every one of its columns
-    scored = ties.select("a", "b", score=1.0 / (1.0 + (-z).exp()), **columns)
-    out = excluded["node_id"].implode()
-    persons = ~pl.col("a").is_in(out) & ~pl.col("b").is_in(out)
-    return scored.filter(persons).sort("a", "b")
+    return 1.0 / (1.0 + (-z).exp())
 
 
 def _evidence_expr() -> pl.Expr:
@@ -160,27 +191,36 @@ def detect_households(
     """
     settings = settings or store.settings
     excluded = excluded_parties(ties, store, settings)
-    scores = household_scores(ties, excluded, evidence=False)
     nodes = pl.concat([ties["a"], ties["b"]]).unique().sort()
-    index = pl.DataFrame({"node_id": nodes, "i": pl.int_range(0, nodes.len(), eager=True)})
-
-    def indexed(frame: pl.DataFrame) -> pl.DataFrame:
-        ia = index.rename({"node_id": "a", "i": "ia"})
-        ib = index.rename({"node_id": "b", "i": "ib"})
-        return frame.join(ia, on="a", maintain_order="left").join(ib, on="b", maintain_order="left")
-
-    scores = indexed(scores)
+    n = nodes.len()
+    index = pl.DataFrame({"node_id": nodes, "i": pl.int_range(0, n, eager=True)})
+    # Vertex numbers are ranks among the sorted node ids, found by binary search: no join on the
+    # strings. The scored ties are numbers only (ends and score, 16 bytes a tie), sorted by
+    # their ends' numbers, which is the order of their node ids; the excluded are dropped by a
+    # mask over the vertices.
+    ia = nodes.search_sorted(ties["a"]).to_numpy().astype(np.int64)
+    ib = nodes.search_sorted(ties["b"]).to_numpy().astype(np.int64)
+    out = np.zeros(n, dtype=bool)
+    out[nodes.search_sorted(excluded["node_id"]).to_numpy()] = True
+    persons = ~(out[ia] | out[ib])
+    score = ties.select(_score_expr()).to_series().to_numpy()
+    scores = pl.DataFrame({"ia": ia[persons], "ib": ib[persons], "score": score[persons]}).sort(
+        "ia", "ib"
+    )
+    del out, persons, score
     candidates = scores.filter(pl.col("score") >= settings.household_threshold).sort(
-        ["score", "a", "b"], descending=[True, False, False]
+        ["score", "ia", "ib"], descending=[True, False, False]
     )
     # Who is tied to whom, as CSR arrays (the ties of vertex i are indices[indptr[i]:indptr[i+1]]):
     # two arrays and a sort instead of a million Python sets filled in a loop over the ties.
-    ends = indexed(ties.select("a", "b")).select("ia", "ib")
-    ia = np.concatenate([ends["ia"].to_numpy(), ends["ib"].to_numpy()])
-    ib = np.concatenate([ends["ib"].to_numpy(), ends["ia"].to_numpy()])
-    indices = ib[np.argsort(ia, kind="stable")]
-    indptr = np.zeros(nodes.len() + 1, dtype=np.int64)
-    np.cumsum(np.bincount(ia, minlength=nodes.len()), out=indptr[1:])
+    ends = np.concatenate([ia, ib]).astype(np.int32)
+    others = np.concatenate([ib, ia]).astype(np.int32)
+    del ia, ib
+    indices = others[np.argsort(ends, kind="stable")]
+    del others
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(ends, minlength=n), out=indptr[1:])
+    del ends
     # Cells only of the parties a candidate pair can merge
     involved = pl.concat([candidates["ia"], candidates["ib"]]).unique().to_frame("i")
     cells = (

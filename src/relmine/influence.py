@@ -91,12 +91,16 @@ from relmine.store import Store
 
 __all__ = [
     "INFLUENCER_COLUMNS",
+    "TIE_COLUMNS_READ",
     "WHAT_IF_COLUMNS",
     "DominoResult",
     "InfluenceResult",
     "rank_influencers",
     "what_if",
 ]
+
+#: The tie columns this module reads (:func:`relmine.graph.load_ties` reads only these).
+TIE_COLUMNS_READ = ("a", "b", "weight", "events_ab", "events_ba")
 
 #: Columns of ``relmine influencers``, in order.
 INFLUENCER_COLUMNS = (
