@@ -270,3 +270,41 @@ def test_each_command_reads_only_its_tie_columns_and_gives_what_the_whole_table_
     communities.detect_communities(whole.select(*communities.TIE_COLUMNS_READ), seed=0, apart=apart)
     assert set(EXCLUSION_COLUMNS) <= set(households.TIE_COLUMNS_READ)
     assert set(EXCLUSION_COLUMNS) <= set(influence.TIE_COLUMNS_READ)
+
+
+def test_home_cells_shared_rest_cells_and_regular_flows_of_a_tie(tmp_path: Path) -> None:
+    """P1 and P2 call each other at night from one cell, and P2 pays P1 the same amount on the
+    1st of five months; P3 only ever calls in working hours, so its rest-time cells are
+    unknown."""
+    p1, p2, p3 = "+421905000011", "+421905000012", "+421905000013"
+    acc1, acc2 = "SK3112000000198742637541", "SK0809000000000123123123"
+    customers = tmp_path / "customers.csv"
+    customers.write_text(
+        "customer_id,phone,account,name,kind\n"
+        f"P1,{p1},{acc1},Eva,person\nP2,{p2},{acc2},Jan,person\nP3,{p3},,Ola,person\n"
+    )
+    calls = tmp_path / "calls.csv"
+    calls.write_text(
+        "caller,callee,start_time,duration_s,type,cell_id\n"
+        f"{p1},{p2},2026-03-02 23:00:00,60,voice,H1\n"
+        f"{p2},{p1},2026-03-03 23:30:00,60,voice,H1\n"
+        f"{p1},{p3},2026-03-03 11:00:00,60,voice,W1\n"
+        f"{p3},{p1},2026-03-04 11:00:00,60,voice,W2\n"
+    )
+    bank = tmp_path / "bank.csv"
+    bank.write_text(
+        "account,counterparty,amount,currency,booked_at,description\n"
+        + "".join(f"{acc2},{acc1},-300.00,EUR,2026-0{m}-01,allowance\n" for m in range(1, 6))
+    )
+    store = tmp_path / "store"
+    assert run_cli("ingest", customers, calls, bank, "--store", store).exit_code == 0
+    ties = _graph(store, tmp_path)
+    p12 = _pair(ties, "P1", "P2")
+    assert (p12["home_a"], p12["home_b"], p12["same_home_cell"]) == ("H1", "H1", True)
+    assert p12["shared_rest_cells"] == 1
+    assert p12["bank_regular_ab"] is None  # P1 -> P2: nothing
+    assert p12["bank_regular_ba"] == pytest.approx(300.0)  # P2 -> P1 every month
+    p13 = _pair(ties, "P1", "P3")
+    assert (p13["home_a"], p13["home_b"], p13["same_home_cell"]) == ("H1", None, None)
+    assert p13["shared_rest_cells"] is None  # P3's rest-time cells are unknown
+    assert p13["bank_regular_ab"] is None and p13["bank_regular_ba"] is None

@@ -409,7 +409,9 @@ def _homes(events: DataFrame, settings: Settings) -> DataFrame:
 
 
 def _shared_cells(pairs: DataFrame, events: DataFrame, settings: Settings) -> DataFrame:
-    """Spark's :func:`relmine.graph._shared_cells`: ``a``, ``b``, ``shared_rest_cells``.
+    """Spark's shared rest-time cells (:func:`relmine.graph._side_columns`).
+
+    ``a``, ``b``, ``shared_rest_cells``.
 
     One row per pair of ``pairs``; null where either party's cells are unknown.
     """
