@@ -791,12 +791,12 @@ def _side_columns(
     # Shared rest-time cells: joined per existing tie, never cell by cell, so a busy cell does
     # not produce all pairs of its users. Co-location at rest times is a softer and more robust
     # sign of a shared home than the equality of two modes estimated from a handful of calls.
-    rest = counts.select(node_id=pl.col("u").cast(a.dtype), cell_id="cell_id").unique()
+    rest = counts.select(node_id=pl.col("u").cast(a.dtype), cell_id="cell_id").unique().collect()
     shared = (
         pl.DataFrame({"a": a, "b": b})
         .lazy()
-        .join(rest.rename({"node_id": "a"}), on="a", how="inner")
-        .join(rest.rename({"node_id": "b"}), on=["b", "cell_id"], how="inner")
+        .join(rest.lazy().rename({"node_id": "a"}), on="a", how="inner")
+        .join(rest.lazy().rename({"node_id": "b"}), on=["b", "cell_id"], how="inner")
         .group_by("a", "b")
         .agg(n=pl.len().cast(pl.Int64))
         .collect()
@@ -805,7 +805,7 @@ def _side_columns(
     count = np.zeros(len(keys), dtype=np.int64)
     count[np.searchsorted(keys, _pair_keys(shared["a"], shared["b"]))] = shared["n"].to_numpy()
     known = np.zeros(n, dtype=bool)
-    known[rest.select("node_id").collect().to_series().to_numpy()] = True
+    known[rest["node_id"].to_numpy()] = True
     both = known[a.to_numpy()] & known[b.to_numpy()]
     columns = [home_a, home_b, same, _where(count, both, "shared_rest_cells")]
     for name, u, v in (("bank_regular_ab", "u", "v"), ("bank_regular_ba", "v", "u")):
