@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 from pathlib import Path
 
 import networkx as nx
@@ -201,6 +202,15 @@ def test_tie_cache_gives_the_same_table_and_follows_the_store(
     built = graph_bytes("built.parquet")
     assert len(list(cache.glob("ties-*.parquet"))) == 1
     assert graph_bytes("cached.parquet") == built
+    # the cached table is copied to the output: a file of the user's (the umask's permissions,
+    # not the store's owner-only ones), and the same bytes down a pipe
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (tmp_path / "cached.parquet").stat().st_mode & 0o777 == 0o666 & ~umask
+    assert next(cache.glob("ties-*.parquet")).stat().st_mode & 0o777 == 0o600
+    piped = run_process("graph", "--store", tiny, "-o", "-", "-q", text=False)
+    assert piped.returncode == 0, piped.stderr
+    assert piped.stdout == built
     monkeypatch.setenv("RELMINE_TIE_CACHE", "false")
     assert graph_bytes("uncached.parquet") == built
     monkeypatch.delenv("RELMINE_TIE_CACHE")

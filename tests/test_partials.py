@@ -169,12 +169,19 @@ def test_aggregates_of_parts_gone_from_the_store_are_removed(
     assert pl.read_parquet(io.BytesIO(phone))["bank_n"].sum() == 0
 
 
-def test_identifiers_are_numbered_by_their_sorted_order(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_identifiers_are_numbered_exactly(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every value is its identifier's position, also when all hashes collide."""
     from relmine.ingest import core
 
-    values = pl.Series(["+421905000002", "SK31", "+421905000001", "SK31", "+1", "+421905000002"])
+    values = pl.Series(
+        ["+421905000002", "SK31", "+421905000001", "SK31", "+1", "+421905000002", None]
+    )
     for hashes in (core._hashes, lambda s: pl.repeat(7, s.len(), dtype=pl.UInt64, eager=True)):
         monkeypatch.setattr(core, "_hashes", hashes)
         ids, numbers = partials._numbered(values)
-        assert ids.to_list() == ["+1", "+421905000001", "+421905000002", "SK31"]
-        assert numbers.to_list() == [2, 3, 1, 3, 0, 2]
+        assert ids.name == "identifier"
+        assert numbers.dtype == pl.UInt32
+        assert sorted(ids.to_list(), key=str) == sorted(
+            ["+1", "+421905000001", "+421905000002", "SK31", None], key=str
+        )
+        assert ids.gather(numbers).to_list() == values.to_list()

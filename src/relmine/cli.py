@@ -466,13 +466,17 @@ def graph(
     debug: DebugOpt = False,
 ) -> None:
     """The tie table: one row per related pair, with its weight and the features behind it."""
-    from relmine.graph import graph_summary, write_graph
+    from relmine.graph import cached_ties_file, graph_summary, parse_channels, write_graph
+    from relmine.output import copy_file, format_for
 
+    cached = None
     if engine is DataEngine.spark:
         ties = _spark_ties(store, since, until, channels, spark_master)
     else:
-        _, _, ties = _ties(store, since, until, channels)
-    _summary("graph", graph_summary(ties), output, quiet)
+        opened, window, ties = _ties(store, since, until, channels)
+        cached = cached_ties_file(opened, window=window, channels=parse_channels(channels))
+    if not quiet:  # counting the nodes is seconds on millions of ties: not for nothing
+        _summary("graph", graph_summary(ties), output, quiet)
     if output is not None and (
         format in (GraphFormat.graphml, GraphFormat.gexf)
         or str(output).lower().endswith((".graphml", ".gexf"))
@@ -481,6 +485,22 @@ def graph(
         if not quiet:
             _err(f"wrote {ties.height:,} ties to {output} ({used})")
         return
+    fmt = format.value if format else None
+    # the cached table is the same table in the same Parquet: copied, not encoded again
+    copied = (
+        output is not None
+        and cached is not None
+        and format_for(output, fmt) == "parquet"
+        and copy_file(cached, output)
+    )
+    if copied:
+        if not quiet and (output != "-" or _log_json()):
+            _err(
+                f"wrote {ties.height:,} rows to {output} (parquet)",
+                rows=ties.height,
+                format="parquet",
+            )
+        return
     shown = (
         ties
         if output is not None
@@ -488,7 +508,7 @@ def graph(
             "weight", "a", "b", descending=[True, False, False]
         )
     )
-    _emit(shown, output, format.value if format else None, "strongest ties", quiet)
+    _emit(shown, output, fmt, "strongest ties", quiet)
 
 
 @app.command()

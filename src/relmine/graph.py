@@ -61,6 +61,7 @@ __all__ = [
     "CHANNELS",
     "EXCLUSION_COLUMNS",
     "Window",
+    "cached_ties_file",
     "excluded_parties",
     "graph_summary",
     "home_cells",
@@ -632,6 +633,27 @@ def load_ties(
     return ties if chosen is None else ties.select(chosen)
 
 
+def cached_ties_file(
+    store: Store,
+    *,
+    window: Window = Window(),
+    channels: Iterable[str] = CHANNELS,
+    settings: Settings | None = None,
+) -> Path | None:
+    """The store's cached tie table for the window and channels (see :func:`load_ties`), if any.
+
+    Right after :func:`load_ties` it is the file the table was read from or written to, in the
+    Parquet that ``-o ties.parquet`` writes: ``relmine graph`` copies it instead of encoding the
+    table again (on the 10 M-row world under a second instead of about five).
+    """
+    settings = settings or store.settings
+    if not settings.tie_cache:
+        return None
+    channels = tuple(c for c in CHANNELS if c in set(channels))
+    path = store.root / "cache" / f"ties-{_tie_key(store, window, channels, settings)}.parquet"
+    return path if path.is_file() else None
+
+
 def _tie_key(store: Store, window: Window, channels: tuple[str, ...], settings: Settings) -> str:
     """Digest of everything the tie table depends on (see :func:`load_ties`)."""
     from relmine import __version__
@@ -657,7 +679,8 @@ def _cache_ties(ties: pl.DataFrame, folder: Path, path: Path) -> None:
     tmp = folder / f".{path.name}.{uuid.uuid4().hex}.tmp"
     try:
         folder.mkdir(mode=DIR_MODE, exist_ok=True)
-        ties.write_parquet(tmp, compression="zstd", compression_level=1, statistics=False)
+        # as :mod:`relmine.output` writes Parquet, so that ``graph -o`` can copy the file
+        ties.write_parquet(tmp, compression="zstd", compression_level=1, statistics=True)
         os.chmod(tmp, FILE_MODE)
         os.replace(tmp, path)
         cached = sorted(folder.glob("ties-*.parquet"), key=lambda p: p.stat().st_mtime_ns)
@@ -762,7 +785,8 @@ def _aggregate(
             ]
         )
     wide = wide.with_columns(**_pair_measures(window))  # over all pairs: recency's end
-    order = wide.select(pl.arg_sort_by("a", "b")).to_series()
+    # sorted by one 64-bit key a pair (unique): 0.5 instead of 2 s on 5.4 M pairs
+    order = pl.Series(_pair_keys(wide["a"], wide["b"])).arg_sort()
     columns = wide.get_columns()
     del wide
     ties = _gathered(columns, order)

@@ -26,6 +26,7 @@ from relmine.store import atomic_write_bytes, write_failure
 __all__ = [
     "FORMATS",
     "checked_target",
+    "copy_file",
     "format_for",
     "neutralise_formulas",
     "write_file",
@@ -166,6 +167,49 @@ def write_file(data: bytes, target: str) -> None:
             atomic_write_bytes(path, data, mode=None)
     except OSError as exc:
         raise _output_error(target, path, exc) from None
+
+
+def copy_file(source: Path, target: str) -> bool:
+    """Copy the file ``source`` to ``target`` (a path, or ``-`` for stdout) as :func:`write_file`.
+
+    For a table already written in the format asked for (``graph`` copies the store's cached tie
+    table): no second encoding. The copy gets the permissions of a new file (the umask's), not
+    the source's. False, with nothing written, when ``source`` cannot be opened (a cache pruned
+    meanwhile): the caller then writes the table.
+
+    Raises
+    ------
+    ConfigError, OutputError
+        As :func:`write_file`.
+    """
+    try:
+        src = open(source, "rb")  # noqa: SIM115 - closed below, on every path
+    except OSError:
+        return False
+    with src:
+        if target == "-":
+            sys.stdout.flush()
+            shutil.copyfileobj(src, sys.stdout.buffer, 1 << 20)
+            sys.stdout.buffer.flush()
+            return True
+        path = _target(target)
+        try:
+            if _special(path):
+                with open(path, "wb") as dst:
+                    shutil.copyfileobj(src, dst, 1 << 20)
+                return True
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+            try:
+                with open(tmp, "wb") as dst:
+                    shutil.copyfileobj(src, dst, 1 << 20)
+                    dst.flush()
+                    os.fsync(dst.fileno())
+                os.replace(tmp, path)
+            finally:
+                tmp.unlink(missing_ok=True)
+        except OSError as exc:
+            raise _output_error(target, path, exc) from None
+    return True
 
 
 def _output_error(target: str, path: Path, exc: OSError) -> OutputError:
