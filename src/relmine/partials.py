@@ -34,6 +34,7 @@ import hashlib
 import json
 import os
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,6 +76,9 @@ PART_SETTINGS = ("night_start", "night_end", "evening_start", "work_start", "wor
 
 #: The cache folder of the per-part aggregates, under the store's ``cache/``.
 FOLDER = "parts"
+
+#: Parts aggregated at the same time (threads) when their aggregates are not cached.
+PART_WORKERS = 2
 
 
 @dataclass(frozen=True)
@@ -252,7 +256,12 @@ def _combined_rows(
     tables += ["bank"] if "bank" in channels else []
     parts = [(t, p) for t in tables for p in store.manifest["tables"].get(t, [])]
     _prune(store)
-    aggregates = [(t, part_aggregate(store, t, p, settings)) for t, p in parts]
+    # Two parts at a time: one part's build leaves a core idle in its single-threaded steps
+    # (numbering, writing the cache), which the other's fills. On the 1 M world's 12 parts,
+    # 16-17 instead of 19-22 s, for one more part's events in memory (about 0.7 GB).
+    with ThreadPoolExecutor(max_workers=PART_WORKERS) as pool:
+        built = list(pool.map(lambda part: part_aggregate(store, *part, settings), parts))
+    aggregates = [(t, aggregate) for (t, _), aggregate in zip(parts, built, strict=True)]
     if not aggregates:
         return None
     from relmine.ingest.core import dense_codes
