@@ -37,7 +37,13 @@ import polars as pl
 
 from relmine._gc import collector_paused
 from relmine.config import Settings
-from relmine.graph import EXCLUSION_COLUMNS, Window, excluded_parties, party_cells
+from relmine.graph import (
+    EXCLUSION_COLUMNS,
+    Window,
+    excluded_parties,
+    party_cells,
+    vertex_numbers,
+)
 from relmine.store import Store
 
 __all__ = [
@@ -191,15 +197,13 @@ def detect_households(
     """
     settings = settings or store.settings
     excluded = excluded_parties(ties, store, settings)
-    nodes = pl.concat([ties["a"], ties["b"]]).unique().sort()
+    nodes, ia, ib = vertex_numbers(ties["a"], ties["b"])
     n = nodes.len()
     index = pl.DataFrame({"node_id": nodes, "i": pl.int_range(0, n, eager=True)})
-    # Vertex numbers are ranks among the sorted node ids, found by binary search: no join on the
-    # strings. The scored ties are numbers only (ends and score, 16 bytes a tie), sorted by
-    # their ends' numbers, which is the order of their node ids; the excluded are dropped by a
-    # mask over the vertices.
-    ia = nodes.search_sorted(ties["a"]).to_numpy().astype(np.int64)
-    ib = nodes.search_sorted(ties["b"]).to_numpy().astype(np.int64)
+    # Vertex numbers are ranks among the sorted node ids: no join on the strings. The scored
+    # ties are numbers only (ends and score, 16 bytes a tie), sorted by their ends' numbers,
+    # which is the order of their node ids; the excluded are dropped by a mask over the
+    # vertices.
     out = np.zeros(n, dtype=bool)
     out[nodes.search_sorted(excluded["node_id"]).to_numpy()] = True
     persons = ~(out[ia] | out[ib])

@@ -85,7 +85,7 @@ import polars as pl
 
 from relmine.config import Settings
 from relmine.errors import ConfigError, UnknownParty
-from relmine.graph import hotline_parties, igraph_graph
+from relmine.graph import hotline_parties, igraph_graph, vertex_numbers
 from relmine.register import find_party
 from relmine.store import Store
 
@@ -290,9 +290,7 @@ def _build(
     if ties.height == 0:
         raise ConfigError("the tie table is empty; ingest call records or bank statements first")
     ties = ties.select(_TIE_INPUT)
-    names = pl.concat([ties["a"], ties["b"]]).unique().sort()
-    a = names.search_sorted(ties["a"]).to_numpy().astype(np.int64)
-    b = names.search_sorted(ties["b"]).to_numpy().astype(np.int64)
+    names, a, b = vertex_numbers(ties["a"], ties["b"])
     n = names.len()
     weight = ties["weight"].to_numpy().astype(np.float64)
     strength = np.bincount(a, weight, n) + np.bincount(b, weight, n)
