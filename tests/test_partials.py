@@ -68,9 +68,10 @@ def _from_events(store: Path, out: Path, monkeypatch: pytest.MonkeyPatch, *args:
 
 
 def _aggregates(store: Path) -> dict[str, int]:
-    """The cached part aggregates, with their modification times."""
+    """The cached part aggregates, with their inode numbers: an aggregate built again is a new
+    file (written beside and renamed), one reused keeps its inode (its time is touched on use)."""
     folder = store / "cache" / "parts"
-    return {p.name: p.stat().st_mtime_ns for p in folder.glob("*.rows.parquet")}
+    return {p.name: p.stat().st_ino for p in folder.glob("*.rows.parquet")}
 
 
 def test_nightly_ingests_give_the_same_ties_as_a_build_from_events(
@@ -167,6 +168,35 @@ def test_aggregates_of_parts_gone_from_the_store_are_removed(
         "rows.parquet",
     ]
     assert pl.read_parquet(io.BytesIO(phone))["bank_n"].sum() == 0
+
+
+def test_aggregates_built_with_other_settings_are_kept_only_for_the_latest(
+    tmp_path: Path, sample_store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The current set of aggregates and the most recently used other one stay; older go."""
+    monkeypatch.delenv("RELMINE_TIE_CACHE", raising=False)
+    store = tmp_path / "store"
+    shutil.copytree(sample_store, store)
+    folder = store / "cache" / "parts"
+
+    def bases() -> set[str]:
+        return {p.name.split("-", 1)[1].split(".", 1)[0] for p in folder.iterdir()}
+
+    _graph(store, tmp_path / "default.parquet")
+    default = bases()
+    assert len(default) == 1
+    monkeypatch.setenv("RELMINE_NIGHT_START", "21")
+    at_21 = _graph(store, tmp_path / "21.parquet")
+    assert len(bases()) == 2 and default < bases()
+    monkeypatch.setenv("RELMINE_NIGHT_START", "23")
+    _graph(store, tmp_path / "23.parquet")
+    latest = bases()
+    assert len(latest) == 2 and not default & latest  # the default's set, least recent, went
+    # going back to 21 uses its aggregates and keeps both sets
+    monkeypatch.setenv("RELMINE_NIGHT_START", "21")
+    assert _graph(store, tmp_path / "21-again.parquet") == at_21
+    assert bases() == latest
+    assert at_21 == _from_events(store, tmp_path / "21-events.parquet", monkeypatch)
 
 
 def test_identifiers_are_numbered_exactly(monkeypatch: pytest.MonkeyPatch) -> None:

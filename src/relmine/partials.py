@@ -30,6 +30,7 @@ beside its aggregate, read only for parts whose days overlap another's, and subt
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -82,6 +83,11 @@ FOLDER = "parts"
 #: Parts aggregated at the same time (threads) when their aggregates are not cached.
 PART_WORKERS = 2
 
+#: Sets of aggregates kept in the cache, by what they were built with (settings, relmine's
+#: version and code): the current one and the most recently used others, up to this many. An
+#: upgrade or a change of the hours otherwise left a whole set behind (400 MB a million people).
+PART_BASES_KEEP = 2
+
 
 @dataclass(frozen=True)
 class PartAggregate:
@@ -130,9 +136,13 @@ def part_aggregate(store: Store, table: str, part: str, settings: Settings) -> P
     kinds = ("ids", "transfers", "rows") if table == "bank" else ("ids", "rows")
     if paths["rows"].is_file():
         try:
-            return _scan(paths, kinds)
+            aggregate = _scan(paths, kinds)
         except (OSError, pl.exceptions.PolarsError):
             pass  # unreadable (e.g. truncated by a crash of the disk): build it again
+        else:
+            with contextlib.suppress(OSError):  # a read-only store: recency is only a hint
+                os.utime(paths["rows"])  # most recently used, for pruning
+            return aggregate
     ids, rows, transfers = _build(store, table, part, settings)
     frames = {"ids": ids.to_frame(), "transfers": transfers, "rows": rows}
     # rows last: they mark the aggregate complete; once written, they are read from the file
@@ -255,7 +265,7 @@ def _combined_rows(
     tables = ["cdr"] if {"voice", "sms"} & set(channels) else []
     tables += ["bank"] if "bank" in channels else []
     parts = [(t, p) for t in tables for p in store.manifest["tables"].get(t, [])]
-    _prune(store)
+    _prune(store, settings)
     # Two parts at a time: one part's build leaves a core idle in its single-threaded steps
     # (numbering, writing the cache), which the other's fills. On the 1 M world's 12 parts,
     # 16-17 instead of 19-22 s, for one more part's events in memory (about 0.7 GB).
@@ -394,15 +404,39 @@ def _digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
-def _prune(store: Store) -> None:
-    """Remove the aggregates of parts that are no longer in the store (best effort)."""
+def _prune(store: Store, settings: Settings) -> None:
+    """Remove the aggregates of parts that are no longer in the store, and the sets built with
+    other settings or code than the current set and the most recently used others
+    (:data:`PART_BASES_KEEP` sets in all); best effort."""
     folder = store.root / "cache" / FOLDER
     if not folder.is_dir():
         return
     live = {_digest(p) for parts in store.manifest["tables"].values() for p in parts}
+    current = _digest(_basis(settings))
+    used: dict[str, float] = {}  # basis -> when one of its aggregates was last used
+    kept: list[tuple[Path, str]] = []
     for path in folder.glob("*.parquet"):
-        if path.name.split("-", 1)[0] not in live:
-            path.unlink(missing_ok=True)
+        part, _, rest = path.name.partition("-")
+        if part not in live:
+            _remove(path)
+            continue
+        basis = rest.split(".", 1)[0]
+        try:
+            used[basis] = max(used.get(basis, 0.0), path.stat().st_mtime)
+        except OSError:
+            continue
+        kept.append((path, basis))
+    others = sorted((b for b in used if b != current), key=lambda b: used[b], reverse=True)
+    keep = {current, *others[: PART_BASES_KEEP - 1]}
+    for path, basis in kept:
+        if basis not in keep:
+            _remove(path)
+
+
+def _remove(path: Path) -> None:
+    """Delete a cached file; a read-only store keeps it."""
+    with contextlib.suppress(OSError):
+        path.unlink(missing_ok=True)
 
 
 def _cache_frame(frame: pl.DataFrame, folder: Path, path: Path) -> bool:
