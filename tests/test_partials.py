@@ -143,14 +143,21 @@ def test_influencers_and_households_after_nightly_ingests_match_a_build_from_eve
     assert households.count("\n") > 100
 
 
-def test_aggregates_of_parts_gone_from_the_store_are_removed(
-    tmp_path: Path, sample_store: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _cached_copy(
+    sample_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Path, Path]:
+    """A copy of the sample store with the tie cache on, and its part aggregates' folder."""
     monkeypatch.delenv("RELMINE_TIE_CACHE", raising=False)
     store = tmp_path / "store"
     shutil.copytree(sample_store, store)
+    return store, store / "cache" / "parts"
+
+
+def test_aggregates_of_parts_gone_from_the_store_are_removed(
+    tmp_path: Path, sample_store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store, folder = _cached_copy(sample_store, tmp_path, monkeypatch)
     _graph(store, tmp_path / "all.parquet")
-    folder = store / "cache" / "parts"
     assert sorted(p.name.split(".", 1)[1] for p in folder.iterdir()) == [
         "ids.parquet",
         "ids.parquet",
@@ -174,10 +181,7 @@ def test_aggregates_built_with_other_settings_are_kept_only_for_the_latest(
     tmp_path: Path, sample_store: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The current set of aggregates and the most recently used other one stay; older go."""
-    monkeypatch.delenv("RELMINE_TIE_CACHE", raising=False)
-    store = tmp_path / "store"
-    shutil.copytree(sample_store, store)
-    folder = store / "cache" / "parts"
+    store, folder = _cached_copy(sample_store, tmp_path, monkeypatch)
 
     def bases() -> set[str]:
         return {p.name.split("-", 1)[1].split(".", 1)[0] for p in folder.iterdir()}
