@@ -422,15 +422,26 @@ def _ties(
     return opened, window, ties
 
 
-def _emit(frame: Any, output: str | None, fmt: str | None, title: str, quiet: bool) -> None:
-    """Write ``frame`` to ``output`` or, without one, show its first rows on the terminal."""
+def _emit(
+    frame: Any,
+    output: str | None,
+    fmt: str | None,
+    title: str,
+    quiet: bool,
+    *,
+    source: Path | None = None,
+) -> None:
+    """Write ``frame`` to ``output`` or, without one, show its first rows on the terminal.
+
+    ``source``: a Parquet file already holding ``frame`` (:func:`relmine.output.write_table`).
+    """
     from relmine.output import write_table
     from relmine.render import frame_table
 
     if output is None:
         _out().print(frame_table(frame, title=title))
         return
-    used = write_table(frame, output, fmt=fmt)
+    used = write_table(frame, output, fmt=fmt, source=source)
     if not quiet and (output != "-" or _log_json()):
         _err(f"wrote {frame.height:,} rows to {output} ({used})", rows=frame.height, format=used)
 
@@ -467,7 +478,6 @@ def graph(
 ) -> None:
     """The tie table: one row per related pair, with its weight and the features behind it."""
     from relmine.graph import cached_ties_file, graph_summary, parse_channels, write_graph
-    from relmine.output import copy_file, format_for
 
     cached = None
     if engine is DataEngine.spark:
@@ -485,22 +495,6 @@ def graph(
         if not quiet:
             _err(f"wrote {ties.height:,} ties to {output} ({used})")
         return
-    fmt = format.value if format else None
-    # the cached table is the same table in the same Parquet: copied, not encoded again
-    copied = (
-        output is not None
-        and cached is not None
-        and format_for(output, fmt) == "parquet"
-        and copy_file(cached, output)
-    )
-    if copied:
-        if not quiet and (output != "-" or _log_json()):
-            _err(
-                f"wrote {ties.height:,} rows to {output} (parquet)",
-                rows=ties.height,
-                format="parquet",
-            )
-        return
     shown = (
         ties
         if output is not None
@@ -508,7 +502,9 @@ def graph(
             "weight", "a", "b", descending=[True, False, False]
         )
     )
-    _emit(shown, output, fmt, "strongest ties", quiet)
+    # the cached table is the same table in the same Parquet: copied, not encoded again
+    fmt = format.value if format else None
+    _emit(shown, output, fmt, "strongest ties", quiet, source=cached if output else None)
 
 
 @app.command()

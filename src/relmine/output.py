@@ -108,6 +108,7 @@ def write_table(
     *,
     fmt: str | None = None,
     writer: Callable[[Path], None] | None = None,
+    source: Path | None = None,
 ) -> str:
     """Write ``frame`` to ``target`` (a path, or ``-`` for stdout); return the format used.
 
@@ -122,6 +123,9 @@ def write_table(
     writer : callable, optional
         Writes a non-table format to a temporary path (GraphML, GEXF); it is then renamed onto
         ``target`` like a table.
+    source : Path, optional
+        A Parquet file holding ``frame`` as this module writes it (the store's cached tie
+        table): copied instead of encoding ``frame`` again when the format is Parquet.
     """
     if writer is not None:
         path = _target(target)
@@ -139,6 +143,8 @@ def write_table(
             tmp.unlink(missing_ok=True)
         return fmt or path.suffix.lstrip(".")
     fmt = format_for(target, fmt)
+    if source is not None and fmt == "parquet" and copy_file(source, target):
+        return fmt
     data = _serialise(frame, fmt)
     if target == "-":
         sys.stdout.buffer.write(data)
