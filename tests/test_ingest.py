@@ -28,6 +28,35 @@ def test_every_row_is_accounted_for(store: Path) -> None:
     assert "missing callee" in run.stdout and "accepted" in run.stdout
 
 
+@pytest.mark.parametrize("blank_records", [True, False])
+def test_blank_fields_are_missing_and_blank_records_are_no_rows(
+    tmp_path: Path, store: Path, *, blank_records: bool
+) -> None:
+    # Without blank records the caller column has no missing field, so no row can be blank and
+    # rows are not filtered; with them every column has one, and the blank records go.
+    lines = [
+        "caller,callee,start_time,duration_s,type,cell_id",
+        " 0905123456 ,+421 905 654 321,2026-03-01 15:00:00,60,voice,C1",
+        "0905123456,   ,2026-03-01 15:05:00,60,voice,C1",
+        "0905123456,0905654321,2026-03-01 15:10:00,\t,sms,  ",
+    ]
+    if blank_records:
+        lines[2:2] = [",,,,,", "  ,\t, ,,  ,", '"","","","","",""']
+    calls = tmp_path / "calls.csv"
+    calls.write_text("\n".join(lines) + "\n")
+    run = run_cli("ingest", calls, "--store", store, "--max-reject-rate", "1")
+    assert run.exit_code == 0, run.stderr
+    (f,) = status(store)["files"]
+    assert (f["rows"], f["accepted"], f["rejected"]) == (3, 2, 1)
+    assert f["rejected_by_reason"] == {"missing callee": 1}
+    rejects = Store.open(store).scan("rejects").collect()
+    assert rejects["line"].to_list() == [6 if blank_records else 3]
+    cdr = Store.open(store).scan("cdr").collect().sort("ts_utc")
+    assert cdr["callee"].to_list() == ["+421905654321", "+421905654321"]
+    assert cdr["cell_id"].to_list() == ["C1", None]  # a blank cell is no cell
+    assert cdr["type"].cast(pl.String).to_list() == ["voice", "sms"]
+
+
 def test_rejects_keep_file_line_reason_and_raw_text(store: Path) -> None:
     run_cli("ingest", DATA / "calls_basic.csv", "--store", store, "--max-reject-rate", "0.5")
     rejects = Store.open(store).scan("rejects").collect().sort("line")
