@@ -316,3 +316,27 @@ def test_cli_rejects_a_resolution_that_is_not_positive(
     assert len(lines) == 1
     assert "--resolution must be a positive number" in lines[0]
     assert not out.exists()
+
+
+def test_a_graph_command_starts_without_matplotlib(sample_store: Path, tmp_path: Path) -> None:
+    # igraph would import matplotlib.pyplot as it is imported (about a second of every start);
+    # relmine hides it for that moment and matplotlib stays importable for the report.
+    out = tmp_path / "communities.parquet"
+    argv = ["relmine", "communities", "--store", str(sample_store), "-q", "-o", str(out)]
+    code = (
+        "import runpy, sys\n"
+        f"sys.argv = {argv!r}\n"
+        "try:\n"
+        "    runpy.run_module('relmine', run_name='__main__')\n"
+        "except SystemExit as end:\n"
+        "    assert not end.code, end.code\n"
+        "assert 'igraph' in sys.modules and 'matplotlib' not in sys.modules\n"
+        "import matplotlib.figure\n"
+        "print('ok')\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+    run = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=600
+    )
+    assert run.returncode == 0 and run.stdout.strip() == "ok", run.stderr
+    assert pl.read_parquet(out).height > 0

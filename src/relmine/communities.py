@@ -47,7 +47,7 @@ import numpy as np
 import polars as pl
 
 from relmine.errors import ConfigError
-from relmine.graph import to_igraph, to_networkx
+from relmine.graph import load_igraph, to_igraph, to_networkx
 
 __all__ = [
     "METHODS",
@@ -182,7 +182,7 @@ def detect_communities(
 def _igraph(
     ties: pl.DataFrame, method: str, resolution: float, seed: int
 ) -> tuple[list[str], list[int], float]:
-    import igraph
+    igraph = load_igraph()
 
     graph, names = to_igraph(ties)
     igraph.set_random_number_generator(random.Random(seed))
@@ -300,7 +300,7 @@ def nmi(first: pl.DataFrame, second: pl.DataFrame, *, on: str = "node_id") -> fl
     Each frame has ``on`` and one label column (its second column). Uses igraph's
     ``compare_communities(method="nmi")`` (Danon et al. 2005).
     """
-    import igraph
+    igraph = load_igraph()
 
     left = first.select(on, pl.nth(1).alias("x"))
     right = second.select(on, pl.nth(1).alias("y"))

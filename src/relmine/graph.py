@@ -38,6 +38,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import sys
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -67,6 +68,7 @@ __all__ = [
     "home_cells",
     "hotline_parties",
     "igraph_graph",
+    "load_igraph",
     "load_ties",
     "node_events",
     "parse_channels",
@@ -1127,10 +1129,32 @@ def igraph_graph(n: int, a: np.ndarray, b: np.ndarray, *, directed: bool) -> igr
     the garbage collector paused that costs 2.9 s for 5.4 M ties, against 6.3 s with it running
     and 3.6 s for a list of tuples (which also holds 600 MB while it exists).
     """
-    import igraph
-
+    igraph = load_igraph()
     with collector_paused():
         return igraph.Graph(n=n, edges=np.column_stack([a, b]), directed=directed)
+
+
+def load_igraph() -> Any:
+    """The ``igraph`` module, imported without matplotlib unless matplotlib is loaded already.
+
+    python-igraph imports ``matplotlib.pyplot`` as it is imported, for drawing graphs: about
+    0.8 s at the start of every command that builds a graph, though relmine never draws with
+    igraph (the report draws with matplotlib's own canvas and imports it first). Hiding
+    matplotlib for the moment of the import sends igraph down the path it takes on a machine
+    without matplotlib (its drawing functions say so when called); matplotlib itself stays
+    importable afterwards.
+    """
+    if "igraph" in sys.modules:
+        return sys.modules["igraph"]
+    hide = "matplotlib" not in sys.modules
+    if hide:
+        sys.modules["matplotlib"] = None  # type: ignore[assignment]  # an import of it fails
+    try:
+        import igraph
+    finally:
+        if hide and sys.modules.get("matplotlib", False) is None:
+            del sys.modules["matplotlib"]
+    return igraph
 
 
 def to_networkx(ties: pl.DataFrame, *, attributes: bool = True) -> networkx.Graph:
