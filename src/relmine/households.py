@@ -217,14 +217,16 @@ def detect_households(
     )
     # Who is tied to whom, as CSR arrays (the ties of vertex i are indices[indptr[i]:indptr[i+1]]):
     # two arrays and a sort instead of a million Python sets filled in a loop over the ties.
-    ends = np.concatenate([ia, ib]).astype(np.int32)
-    others = np.concatenate([ib, ia]).astype(np.int32)
+    # Each tie's two directions packed as end << 32 | other and sorted as plain integers (half
+    # the time of a stable arg-sort of the ends); a vertex's ties come out by neighbour number.
+    packed = np.concatenate([ia, ib]).astype(np.uint64) << np.uint64(32)
+    packed |= np.concatenate([ib, ia]).astype(np.uint64)
     del ia, ib
-    indices = others[np.argsort(ends, kind="stable")]
-    del others
+    packed.sort()
+    indices = (packed & np.uint64(0xFFFF_FFFF)).astype(np.int32)
     indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(ends, minlength=n), out=indptr[1:])
-    del ends
+    np.cumsum(np.bincount((packed >> np.uint64(32)).astype(np.int64), minlength=n), out=indptr[1:])
+    del packed
     # Cells only of the parties a candidate pair can merge
     involved = pl.concat([candidates["ia"], candidates["ib"]]).unique().to_frame("i")
     cells = (
