@@ -320,7 +320,7 @@ def test_cli_rejects_a_resolution_that_is_not_positive(
 
 def test_a_graph_command_starts_without_matplotlib(sample_store: Path, tmp_path: Path) -> None:
     # igraph would import matplotlib.pyplot as it is imported (about a second of every start);
-    # relmine hides it for that moment and matplotlib stays importable for the report.
+    # the command line hides it for that moment and matplotlib stays importable for the report.
     out = tmp_path / "communities.parquet"
     argv = ["relmine", "communities", "--store", str(sample_store), "-q", "-o", str(out)]
     code = (
@@ -340,3 +340,15 @@ def test_a_graph_command_starts_without_matplotlib(sample_store: Path, tmp_path:
     )
     assert run.returncode == 0 and run.stdout.strip() == "ok", run.stderr
     assert pl.read_parquet(out).height > 0
+    # as a library, igraph is imported as it comes, drawing included
+    code = (
+        "import sys\n"
+        "from relmine.graph import load_igraph\n"
+        "load_igraph()\n"
+        "assert 'matplotlib' in sys.modules\n"
+        "print('ok')\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=600
+    )
+    assert run.returncode == 0 and run.stdout.strip() == "ok", run.stderr

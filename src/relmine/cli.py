@@ -1082,4 +1082,7 @@ def _spark_ties(
 
 def main() -> None:
     """Entry point of the ``relmine`` script."""
+    from relmine._igraph import IGRAPH_IMPORT
+
+    IGRAPH_IMPORT["without_matplotlib"] = True  # no command draws with igraph: a second sooner
     app()

@@ -38,7 +38,6 @@ import datetime as dt
 import hashlib
 import json
 import os
-import sys
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -49,6 +48,7 @@ import numpy as np
 import polars as pl
 
 from relmine._gc import collector_paused
+from relmine._igraph import load_igraph
 from relmine.config import Settings
 from relmine.errors import ConfigError, StoreError
 from relmine.register import node_map
@@ -1132,29 +1132,6 @@ def igraph_graph(n: int, a: np.ndarray, b: np.ndarray, *, directed: bool) -> igr
     igraph = load_igraph()
     with collector_paused():
         return igraph.Graph(n=n, edges=np.column_stack([a, b]), directed=directed)
-
-
-def load_igraph() -> Any:
-    """The ``igraph`` module, imported without matplotlib unless matplotlib is loaded already.
-
-    python-igraph imports ``matplotlib.pyplot`` as it is imported, for drawing graphs: about
-    0.8 s at the start of every command that builds a graph, though relmine never draws with
-    igraph (the report draws with matplotlib's own canvas and imports it first). Hiding
-    matplotlib for the moment of the import sends igraph down the path it takes on a machine
-    without matplotlib (its drawing functions say so when called); matplotlib itself stays
-    importable afterwards.
-    """
-    if "igraph" in sys.modules:
-        return sys.modules["igraph"]
-    hide = "matplotlib" not in sys.modules
-    if hide:
-        sys.modules["matplotlib"] = None  # type: ignore[assignment]  # an import of it fails
-    try:
-        import igraph
-    finally:
-        if hide and sys.modules.get("matplotlib", False) is None:
-            del sys.modules["matplotlib"]
-    return igraph
 
 
 def to_networkx(ties: pl.DataFrame, *, attributes: bool = True) -> networkx.Graph:
