@@ -831,7 +831,11 @@ def _side_columns(
     )
     keys = _pair_keys(a, b)
     count = np.zeros(len(keys), dtype=np.int64)
-    count[np.searchsorted(keys, _pair_keys(shared["a"], shared["b"]))] = shared["n"].to_numpy()
+    # Searched in sorted order: binary searches in random order miss the cache at every step
+    # (3 M pairs among 5.4 M: 2.2 s, against well under a second sorted first).
+    wanted = _pair_keys(shared["a"], shared["b"])
+    order = np.argsort(wanted)
+    count[np.searchsorted(keys, wanted[order])] = shared["n"].to_numpy()[order]
     known = np.zeros(n, dtype=bool)
     known[rest["node_id"].to_numpy()] = True
     both = known[a.to_numpy()] & known[b.to_numpy()]
