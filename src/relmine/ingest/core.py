@@ -50,6 +50,7 @@ __all__ = [
     "FileResult",
     "IngestReport",
     "ReadContext",
+    "argsort_u64",
     "dense_codes",
     "drop_duplicate_rows",
     "first_reason",
@@ -222,7 +223,7 @@ def _hash_runs(hashes: pl.Series) -> tuple[np.ndarray, np.ndarray]:
     return low.copy(), starts
 
 
-def _argsort_u64(values: np.ndarray) -> np.ndarray:
+def argsort_u64(values: np.ndarray) -> np.ndarray:
     """``np.argsort(values)`` of 64-bit integers, at half the CPU of NumPy's or Polars' arg-sort.
 
     The high bits of each value and its position are packed into one integer and sorted as plain
@@ -270,7 +271,7 @@ class Answers:
         found = np.full(len(values), -1, dtype=np.int64)
         if len(self.hashes):
             # Looked up in sorted order: random binary searches miss the cache at every step.
-            order = _argsort_u64(hashes)
+            order = argsort_u64(hashes)
             at = np.searchsorted(self.hashes, hashes[order])
             at[at == len(self.hashes)] = 0
             hit = self.hashes[at] == hashes[order]
@@ -288,7 +289,7 @@ class Answers:
         self.table = decided if self.table is None else pl.concat([self.table, decided])
         # The new hashes, sorted, after the sorted old ones: a stable sort of two sorted runs
         # (NumPy's timsort) is a merge.
-        ordered = new[_argsort_u64(hashes[new])]
+        ordered = new[argsort_u64(hashes[new])]
         keys = np.concatenate([self.hashes, hashes[ordered]])
         rows = np.concatenate([self.rows, found[ordered]])
         merged = np.argsort(keys, kind="stable")
