@@ -463,6 +463,47 @@ def test_a_row_repeated_in_a_later_batch_is_a_duplicate(
     assert cdr["duration_s"].to_list() == [60, 61, 62, 63, 64, 65]
 
 
+def test_a_byte_that_is_not_utf8_past_the_sniffed_sample_reads_as_a_replacement(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Files sniffed as UTF-8 are read strictly; a bad byte found later restarts the file."""
+    from conftest import SAMPLE
+
+    def spoiled(name: str, first: int, old: bytes, new: bytes) -> tuple[bytes, int]:
+        """The sample file with ``old`` replaced once, in the first line from ``first`` on."""
+        lines = (SAMPLE / name).read_bytes().splitlines(keepends=True)
+        i = next(i for i in range(first, len(lines)) if old in lines[i])
+        lines[i] = lines[i].replace(old, new, 1)
+        return b"".join(lines), sum(map(len, lines[:i]))
+
+    bad, good = tmp_path / "bad", tmp_path / "good"
+    for folder, text in ((bad, b"\xe8"), (good, "\ufffd".encode())):  # "č" in cp1250; U+FFFD
+        folder.mkdir()
+        # Far past the 64 KiB sniffed: a cell id (call records, read in batches of 997 rows:
+        # 15 are stored before the bad byte is met) and a customer's name (read whole).
+        calls, at = spoiled("calls.csv", 15_000, b",BA0", b",BA" + text + b"0")
+        assert at > 10 * 64 * 1024
+        (folder / "calls.csv").write_bytes(calls)
+        customers, at = spoiled("customers.csv", 2_000, "č".encode(), text)
+        assert at > 2 * 64 * 1024
+        (folder / "customers.csv").write_bytes(customers)
+    monkeypatch.setenv("RELMINE_INGEST_BATCH_ROWS", "997")
+    for folder in (bad, good):
+        files = [folder / "customers.csv", folder / "calls.csv"]
+        run = run_cli("ingest", *files, "--store", folder / "store", "-q")
+        assert run.exit_code == 0, run.stderr
+    assert _counts(bad / "store") == _counts(good / "store")
+    expected = _tables(good / "store")
+    for table, frame in _tables(bad / "store").items():
+        assert_frame_equal(
+            frame.drop("file", strict=False), expected[table].drop("file", strict=False)
+        )
+    assert any("BA\ufffd0" in c for c in expected["cdr"]["cell_id"].drop_nulls())
+    assert any("\ufffd" in n for n in expected["customers"]["name"].drop_nulls())
+    parts = [Store.open(s).manifest["tables"] for s in (bad / "store", good / "store")]
+    assert parts[0]["cdr"] and len(parts[0]["cdr"]) == len(parts[1]["cdr"])  # none left twice
+
+
 def test_rows_whose_hashes_collide_are_told_apart(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -556,7 +556,7 @@ def sha256_of(path: Path) -> str:
         return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
-def scan_text(path: Path, dialect: Dialect) -> pl.LazyFrame:
+def scan_text(path: Path, dialect: Dialect, *, lossy: bool = True) -> pl.LazyFrame:
     """Scan a CSV with every column as a stripped string named ``raw.<column>``, plus ``_line``.
 
     ``_line`` is the 1-based line number of the row in the file (the header is line 1), assuming
@@ -564,6 +564,10 @@ def scan_text(path: Path, dialect: Dialect) -> pl.LazyFrame:
     field is empty or whitespace (``,,,,`` from a spreadsheet, ``""``). A row with more fields
     than the header has the first surplus field in ``_extra`` (null otherwise), so it can be
     rejected rather than silently cut to the header's width.
+
+    ``lossy``: a byte sequence that is not UTF-8 is read as U+FFFD; otherwise it stops the scan
+    with Polars' ``ComputeError`` (:func:`_read_file` then reads the file again, lossily). Strict
+    decoding is 0.4-0.6 CPU-seconds cheaper per 10 M rows: the lossy reader copies the text.
     """
     names = [RAW_PREFIX + c for c in dialect.columns]
     if len(set(names)) != len(names):
@@ -579,7 +583,7 @@ def scan_text(path: Path, dialect: Dialect) -> pl.LazyFrame:
         row_index_name="_line",
         row_index_offset=2 + dialect.skip,
         truncate_ragged_lines=True,
-        encoding="utf8-lossy",
+        encoding="utf8-lossy" if lossy else "utf8",
         raise_if_empty=False,
     )
     # Strip, then empty -> null in a second step: ``replace("", None)`` builds a hash table per
@@ -755,6 +759,33 @@ def _read_file(
 ) -> None:
     """Read one file into staged parts of its table and of ``rejects``, and fill ``result``.
 
+    The file is read as strict UTF-8 (:func:`scan_text`). A file sniffed as UTF-8 may still hold
+    a byte that is not, past the sniffed sample: the parts read so far are then dropped and the
+    file is read again from the start, each such byte read as U+FFFD (the rows and counts are
+    those of a lossy read from the start).
+    """
+    try:
+        _read_text(plan, txn, result, settings, key=key, mirrors=mirrors, lossy=False)
+    except _NotUtf8:
+        _read_text(plan, txn, result, settings, key=key, mirrors=mirrors, lossy=True)
+
+
+class _NotUtf8(Exception):
+    """A strict UTF-8 read met a byte sequence that is not UTF-8 (its parts are dropped)."""
+
+
+def _read_text(
+    plan: _Planned,
+    txn: Transaction,
+    result: FileResult,
+    settings: Settings,
+    *,
+    key: bytes | None,
+    mirrors: pl.DataFrame | None,
+    lossy: bool,
+) -> None:
+    """:func:`_read_file`, decoding the text lossily or not (:func:`scan_text`).
+
     Call records and bank statements are read a batch of rows at a time (:func:`_batch_rows`),
     each batch normalised, de-duplicated against everything before it and written before the
     next is read, so memory does not grow with the file. A batch's identifiers are decided while
@@ -838,31 +869,40 @@ def _read_file(
         """A batch that is not the file's last: collected, de-duplicated and written."""
         store_batch(prepare_batch(base), last=False)
 
-    with utf8_file(plan.path, plan.dialect) as readable, _Worker() as worker:
-        scan = scan_text(readable, plan.dialect)
-        batches = (
-            _one(scan)
-            if whole
-            else scan.collect_batches(chunk_size=_batch_rows(plan.dialect, settings))
-        )
-        # Identifiers are decided here, batch after batch (each batch reuses the answers of the
-        # ones before); the rest of a batch's work is done by ``finish`` in the worker while the
-        # next batch's identifiers are decided. A batch is handed over once the next one has
-        # arrived, so the last is known as such: its first half is then done here, while the
-        # worker still stores the batch before it, rather than after.
-        pending: pl.LazyFrame | None = None
-        for raw_rows in batches:
-            rows += raw_rows.height
+    try:
+        with utf8_file(plan.path, plan.dialect) as readable, _Worker() as worker:
+            scan = scan_text(readable, plan.dialect, lossy=lossy)
+            batches = (
+                _one(scan)
+                if whole
+                else scan.collect_batches(chunk_size=_batch_rows(plan.dialect, settings))
+            )
+            # Identifiers are decided here, batch after batch (each batch reuses the answers of
+            # the ones before); the rest of a batch's work is done by ``finish`` in the worker
+            # while the next batch's identifiers are decided. A batch is handed over once the
+            # next one has arrived, so the last is known as such: its first half is then done
+            # here, while the worker still stores the batch before it, rather than after.
+            pending: pl.LazyFrame | None = None
+            for raw_rows in batches:
+                rows += raw_rows.height
+                if pending is not None:
+                    worker.submit(finish, pending)
+                pending = _base(raw_rows, plan, reader, ctx, mirrors)
+                del raw_rows
             if pending is not None:
-                worker.submit(finish, pending)
-            pending = _base(raw_rows, plan, reader, ctx, mirrors)
-            del raw_rows
-        if pending is not None:
-            last = prepare_batch(pending)
-            del pending
-            worker.wait()
-            store_batch(last, last=True)
-            del last
+                last = prepare_batch(pending)
+                del pending
+                worker.wait()
+                store_batch(last, last=True)
+                del last
+    except pl.exceptions.ComputeError as error:
+        if lossy or "utf-8" not in str(error).lower():
+            raise
+        for name in written:
+            txn.drop_part(table, name)
+        for name in rejected:
+            txn.drop_part("rejects", name)
+        raise _NotUtf8 from None
     result.rows = int(rows)
     result.accepted = accepted
     result.rejected = sum(by_reason.values())
