@@ -443,16 +443,20 @@ def test_files_of_wide_rows_take_fewer_rows_a_batch(
         assert_frame_equal(frame, expected[table], check_row_order=True)
 
 
+def _calls(path: Path, order: tuple[int, ...]) -> Path:
+    """A call file of the calls ``0905123456`` -> ``090512345<i>`` (``60 + i`` s), in ``order``."""
+    rows = [f"0905123456,090512345{i},2026-03-02 10:0{i}:00,6{i},voice\n" for i in range(10)]
+    path.write_text("caller,callee,start_time,duration_s,type\n" + "".join(rows[i] for i in order))
+    return path
+
+
 def test_a_row_repeated_in_a_later_batch_is_a_duplicate(
     tmp_path: Path, store: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    header = "caller,callee,start_time,duration_s,type\n"
-    rows = [f"0905123456,090512345{i},2026-03-02 10:0{i}:00,6{i},voice\n" for i in range(6)]
-    first = tmp_path / "first.csv"
     # rows 0, 1, 2 | 0 again, 3, 1 again | 4  (batches of three)
-    first.write_text(header + "".join(rows[i] for i in (0, 1, 2, 0, 3, 1, 4)))
-    second = tmp_path / "second.csv"  # an overlapping export: 4 and 3 are stored already
-    second.write_text(header + "".join(rows[i] for i in (4, 5, 3)))
+    first = _calls(tmp_path / "first.csv", (0, 1, 2, 0, 3, 1, 4))
+    # an overlapping export: 4 and 3 are stored already
+    second = _calls(tmp_path / "second.csv", (4, 5, 3))
     monkeypatch.setenv("RELMINE_INGEST_BATCH_ROWS", "3")
     assert run_cli("ingest", first, "--store", store, "-q").exit_code == 0
     monkeypatch.setenv("RELMINE_INGEST_BATCH_ROWS", "1")
@@ -502,6 +506,53 @@ def test_a_byte_that_is_not_utf8_past_the_sniffed_sample_reads_as_a_replacement(
     assert any("\ufffd" in n for n in expected["customers"]["name"].drop_nulls())
     parts = [Store.open(s).manifest["tables"] for s in (bad / "store", good / "store")]
     assert parts[0]["cdr"] and len(parts[0]["cdr"]) == len(parts[1]["cdr"])  # none left twice
+
+
+def test_the_last_batch_repeating_the_one_still_being_written_is_a_duplicate(
+    tmp_path: Path, store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The last batch is checked while the part before it is written; reading it back waits."""
+    import time
+
+    calls = _calls(tmp_path / "calls.csv", (0, 1, 2, 3, 3, 0))  # batches of two
+    write = pl.DataFrame.write_parquet
+
+    def slow_write(frame: pl.DataFrame, path: Path, **kwargs: object) -> None:
+        if Path(path).name.startswith("cdr-"):
+            time.sleep(0.5)  # the last batch's check is done meanwhile
+        write(frame, path, **kwargs)
+
+    monkeypatch.setattr(pl.DataFrame, "write_parquet", slow_write)
+    monkeypatch.setenv("RELMINE_INGEST_BATCH_ROWS", "2")
+    assert run_cli("ingest", calls, "--store", store, "-q").exit_code == 0
+    assert [(f["rows"], f["accepted"], f["duplicates"]) for f in status(store)["files"]] == [
+        (6, 4, 2)
+    ]
+    cdr = Store.open(store).scan("cdr").collect()
+    assert cdr["duration_s"].to_list() == [60, 61, 62, 63]
+
+
+def test_a_failing_batch_before_the_last_stops_the_run_with_its_own_error(
+    tmp_path: Path, store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from relmine.ingest import core
+
+    calls = _calls(tmp_path / "calls.csv", (0, 1, 2, 3, 4, 5))
+    hashes = core._row_hashes
+
+    class StoppedHere(Exception):
+        pass
+
+    def failing(frame: pl.DataFrame, columns: list[str]) -> object:
+        if frame["duration_s"].to_list() == [62, 63]:  # the batch before the last
+            raise StoppedHere
+        return hashes(frame, columns)
+
+    monkeypatch.setattr(core, "_row_hashes", failing)
+    monkeypatch.setenv("RELMINE_INGEST_BATCH_ROWS", "2")
+    run = run_cli("ingest", calls, "--store", store)
+    assert run.exit_code != 0 and "(StoppedHere)" in run.stderr
+    assert not (store / "manifest.json").exists() or status(store)["files"] == []
 
 
 def test_rows_whose_hashes_collide_are_told_apart(

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import sys
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -663,6 +664,8 @@ class _EarlierRows:
         self.columns = list(columns)
         self.sources: list[pl.LazyFrame] = []
         self.parts: list[Path] = []  # this file's parts written so far
+        #: Called before the parts are read back (waits for a part still being written).
+        self.before_reading: Callable[[], None] = lambda: None
         self.hashes = np.empty(0, dtype=np.uint64)
         if existing is not None:
             self.sources.append(existing.select(self.columns))
@@ -682,6 +685,7 @@ class _EarlierRows:
         if not len(wanted):
             return np.empty(0, dtype=np.int64)
         rows = np.flatnonzero(keep & np.isin(hashes, wanted))
+        self.before_reading()
         candidates = frame.select(self.columns)[pl.Series(rows)].with_columns(_row=pl.Series(rows))
         found = pl.concat(
             [
@@ -696,7 +700,10 @@ class _EarlierRows:
         return same["_row"].to_numpy()
 
     def add(self, part: Path, hashes: np.ndarray) -> None:
-        """Count the rows just written to ``part`` (with these hashes) as earlier rows."""
+        """Count the rows written to ``part`` (with these hashes) as earlier rows.
+
+        The part may still be being written: :attr:`before_reading` waits for it.
+        """
         self.parts.append(part)
         # Sorted, then appended to the sorted earlier hashes: a stable sort of two sorted runs
         # (NumPy's timsort) is a merge, not a sort of everything again.
@@ -837,37 +844,44 @@ def _read_text(
         hashes = _row_hashes(valid, key_columns)
         return _Batch(valid, rejects, hashes, _first_rows(valid, key_columns, hashes))
 
-    def store_batch(batch: _Batch, *, last: bool) -> None:
+    def store_batch(batch: _Batch, *, last: bool, checked: threading.Event | None = None) -> None:
         """Count and write a batch's rejects, drop its repeats of earlier rows, write the rest.
 
         Batches are stored in file order: the earlier rows a batch is checked against are the
-        rows of the batches stored before it.
+        rows of the batches stored before it. A batch's kept rows count as earlier rows (and its
+        parts are named) before its parts are written; ``checked`` is then set, so that the next
+        batch may be checked and written while this one is written (:func:`_read_text`).
         """
         nonlocal accepted
         valid, rejects, hashes, keep = batch.valid, batch.rejects, batch.hashes, batch.keep
         del batch
+        rej_path = None
         if rejects.height:
             for reason, count in rejects["reason"].value_counts().iter_rows():
                 by_reason[reason] = by_reason.get(reason, 0) + count
             rej_path, rej_name = txn.part_path("rejects")
-            _rejects_text(rejects, ctx, key).write_parquet(rej_path, compression_level=1)
             rejected.append(rej_name)
-        del rejects
         keep[earlier.repeats(valid, hashes, keep)] = False
         kept = int(keep.sum())
         if kept:
             acc_path, acc_name = txn.part_path(table)
-            (valid if kept == valid.height else valid.filter(keep)).write_parquet(
-                acc_path, compression_level=1
-            )
             written.append(acc_name)
             accepted += kept
             if not (whole or last):
                 earlier.add(acc_path, hashes[keep])
+        if checked is not None:
+            checked.set()
+        if rej_path is not None:
+            _rejects_text(rejects, ctx, key).write_parquet(rej_path, compression_level=1)
+        del rejects
+        if kept:
+            (valid if kept == valid.height else valid.filter(keep)).write_parquet(
+                acc_path, compression_level=1
+            )
 
-    def finish(base: pl.LazyFrame) -> None:
+    def finish(base: pl.LazyFrame, checked: threading.Event) -> None:
         """A batch that is not the file's last: collected, de-duplicated and written."""
-        store_batch(prepare_batch(base), last=False)
+        store_batch(prepare_batch(base), last=False, checked=checked)
 
     try:
         with utf8_file(plan.path, plan.dialect) as readable, _Worker() as worker:
@@ -880,19 +894,25 @@ def _read_text(
             # Identifiers are decided here, batch after batch (each batch reuses the answers of
             # the ones before); the rest of a batch's work is done by ``finish`` in the worker
             # while the next batch's identifiers are decided. A batch is handed over once the
-            # next one has arrived, so the last is known as such: its first half is then done
-            # here, while the worker still stores the batch before it, rather than after.
+            # next one has arrived, so the last is known as such: it is collected here while
+            # the worker still stores the batch before, checked as soon as that batch counts as
+            # earlier rows, and written while that batch's part is still being written (the two
+            # writes share both cores rather than the last starting alone). Reading that part
+            # back, for the rare row whose hash matches an earlier one, waits for its write.
             pending: pl.LazyFrame | None = None
+            checked = threading.Event()
             for raw_rows in batches:
                 rows += raw_rows.height
                 if pending is not None:
-                    worker.submit(finish, pending)
+                    checked = threading.Event()
+                    worker.submit(finish, pending, checked)
                 pending = _base(raw_rows, plan, reader, ctx, mirrors)
                 del raw_rows
             if pending is not None:
                 last = prepare_batch(pending)
                 del pending
-                worker.wait()
+                worker.wait_until(checked)
+                earlier.before_reading = worker.wait
                 store_batch(last, last=True)
                 del last
     except pl.exceptions.ComputeError as error:
@@ -947,6 +967,16 @@ class _Worker:
         """Run ``task(*args)`` once the previous task is done."""
         self.wait()
         self._pending = self._pool.submit(task, *args)
+
+    def wait_until(self, event: threading.Event) -> None:
+        """Wait until the pending task sets ``event``, or ends; raise its error if it failed."""
+        pending = self._pending
+        if pending is None:
+            return
+        pending.add_done_callback(lambda _: event.set())
+        event.wait()
+        if pending.done() and pending.exception() is not None:
+            self.wait()
 
     def wait(self) -> None:
         """Wait for the pending task, raising its error."""
