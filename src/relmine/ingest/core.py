@@ -878,6 +878,8 @@ def _read_text(
             (valid if kept == valid.height else valid.filter(keep)).write_parquet(
                 acc_path, compression_level=1
             )
+            if not last:
+                txn.flush_part(acc_path)  # the commit has only the last part left to wait for
 
     def finish(base: pl.LazyFrame, checked: threading.Event) -> None:
         """A batch that is not the file's last: collected, de-duplicated and written."""
