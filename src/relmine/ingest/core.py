@@ -356,7 +356,11 @@ def map_identifiers(
     height = columns.height
     found = {}
     for suffix, column in outputs.items():
-        answer = empty.clone().scatter(positions, table[column])
+        answer = (
+            table[column]  # no null value: the answers are in the order of ``distinct``
+            if values.len() == distinct.len()
+            else empty.clone().scatter(positions, table[column])
+        )
         for i, name in enumerate(names):
             found[name + suffix] = answer.gather(codes.slice(i * height, height))
     constant = [name for name, column in found.items() if column.null_count() == height]
@@ -667,6 +671,7 @@ class _EarlierRows:
         #: Called before the parts are read back (waits for a part still being written).
         self.before_reading: Callable[[], None] = lambda: None
         self.hashes = np.empty(0, dtype=np.uint64)
+        self._sorted: np.ndarray | None = None
         if existing is not None:
             self.sources.append(existing.select(self.columns))
             known = [h for _, h in _stored_hashes(existing, self.columns)]
@@ -683,6 +688,7 @@ class _EarlierRows:
         at[at == len(self.hashes)] = 0
         wanted = np.unique(queries[self.hashes[at] == queries])
         if not len(wanted):
+            self._sorted = queries  # the kept rows' hashes, sorted, for :meth:`add`
             return np.empty(0, dtype=np.int64)
         rows = np.flatnonzero(keep & np.isin(hashes, wanted))
         self.before_reading()
@@ -705,9 +711,13 @@ class _EarlierRows:
         The part may still be being written: :attr:`before_reading` waits for it.
         """
         self.parts.append(part)
-        # Sorted, then appended to the sorted earlier hashes: a stable sort of two sorted runs
-        # (NumPy's timsort) is a merge, not a sort of everything again.
-        self.hashes = np.sort(np.concatenate([self.hashes, np.sort(hashes)]), kind="stable")
+        # Sorted (by :meth:`repeats` already, when it found no repeat: the same rows are kept),
+        # then appended to the sorted earlier hashes: a stable sort of two sorted runs (NumPy's
+        # timsort) is a merge, not a sort of everything again.
+        ordered, self._sorted = self._sorted, None
+        if ordered is None or len(ordered) != len(hashes):
+            ordered = np.sort(hashes)
+        self.hashes = np.sort(np.concatenate([self.hashes, ordered]), kind="stable")
 
 
 _SEED = 0x5EED
