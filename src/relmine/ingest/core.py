@@ -1011,7 +1011,7 @@ class _Worker:
             self._pool.shutdown(wait=True)
 
 
-def _batch_rows(dialect: Dialect, settings: Settings, table: str = "cdr") -> int:
+def _batch_rows(dialect: Dialect, settings: Settings, table: str) -> int:
     """Rows of a batch: at most ``ingest_batch_rows``, and about ``ingest_batch_mb`` of text.
 
     A row's size is judged from the sniffed sample, weighed by what a byte of its text holds in
