@@ -80,7 +80,8 @@ def default_store_dir(store: Path | None) -> Path:
     return Path(env) if env else Path("relmine-store")
 
 
-def _fsync_dir(path: Path) -> None:
+def _fsync(path: Path) -> None:
+    """Flush a file's data, or a folder's entries, to disk."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -134,7 +135,7 @@ def atomic_write_bytes(path: Path, data: bytes, *, mode: int | None = FILE_MODE)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
-    _fsync_dir(path.parent)
+    _fsync(path.parent)
 
 
 def _empty_manifest() -> dict[str, Any]:
@@ -258,10 +259,9 @@ class Store:
         final = self.root / "data" / txn.run
         for part in txn.staging.iterdir():
             os.chmod(part, FILE_MODE)
-            with open(part, "rb") as fh:
-                os.fsync(fh.fileno())
+            _fsync(part)
         os.rename(txn.staging, final)
-        _fsync_dir(final.parent)
+        _fsync(final.parent)
         manifest = json.loads(json.dumps(self.manifest))
         manifest["version"] += 1
         for table, names in txn.parts.items():
@@ -300,8 +300,7 @@ class Transaction:
         The commit syncs every part (:meth:`Store._commit`); one already synced costs it
         nothing, so syncing parts as they are finished overlaps that wait with the run's work.
         """
-        with open(path, "rb") as fh:
-            os.fsync(fh.fileno())
+        _fsync(path)
 
     def drop_part(self, table: str, name: str) -> None:
         """Forget a staged part (for example one that turned out empty)."""

@@ -671,24 +671,25 @@ class _EarlierRows:
         #: Called before the parts are read back (waits for a part still being written).
         self.before_reading: Callable[[], None] = lambda: None
         self.hashes = np.empty(0, dtype=np.uint64)
-        self._sorted: np.ndarray | None = None
         if existing is not None:
             self.sources.append(existing.select(self.columns))
             known = [h for _, h in _stored_hashes(existing, self.columns)]
             self.hashes = np.sort(np.concatenate(known)) if known else self.hashes
 
-    def repeats(self, frame: pl.DataFrame, hashes: np.ndarray, keep: np.ndarray) -> np.ndarray:
-        """Positions of the rows of ``frame`` (among those kept) that repeat an earlier row."""
+    def repeats(
+        self, frame: pl.DataFrame, hashes: np.ndarray, keep: np.ndarray, queries: np.ndarray
+    ) -> np.ndarray:
+        """Positions of the rows of ``frame`` (among those kept) that repeat an earlier row.
+
+        ``queries`` are the kept rows' hashes, sorted: only sorted hashes are looked up (random
+        binary searches in millions of hashes miss the cache at every step).
+        """
         if not len(self.hashes):
             return np.empty(0, dtype=np.int64)
-        # Only the sorted hashes are looked up (random binary searches in millions of hashes
-        # miss the cache at every step); nearly always none is found and the batch is done.
-        queries = np.sort(hashes[keep])
         at = np.searchsorted(self.hashes, queries)
         at[at == len(self.hashes)] = 0
         wanted = np.unique(queries[self.hashes[at] == queries])
-        if not len(wanted):
-            self._sorted = queries  # the kept rows' hashes, sorted, for :meth:`add`
+        if not len(wanted):  # nearly always: the batch is done
             return np.empty(0, dtype=np.int64)
         rows = np.flatnonzero(keep & np.isin(hashes, wanted))
         self.before_reading()
@@ -705,18 +706,14 @@ class _EarlierRows:
         same = candidates.join(found, on=self.columns, how="semi", nulls_equal=True)
         return same["_row"].to_numpy()
 
-    def add(self, part: Path, hashes: np.ndarray) -> None:
-        """Count the rows written to ``part`` (with these hashes) as earlier rows.
+    def add(self, part: Path, ordered: np.ndarray) -> None:
+        """Count the rows written to ``part`` (with these hashes, sorted) as earlier rows.
 
         The part may still be being written: :attr:`before_reading` waits for it.
         """
         self.parts.append(part)
-        # Sorted (by :meth:`repeats` already, when it found no repeat: the same rows are kept),
-        # then appended to the sorted earlier hashes: a stable sort of two sorted runs (NumPy's
+        # Appended to the sorted earlier hashes: a stable sort of two sorted runs (NumPy's
         # timsort) is a merge, not a sort of everything again.
-        ordered, self._sorted = self._sorted, None
-        if ordered is None or len(ordered) != len(hashes):
-            ordered = np.sort(hashes)
         self.hashes = np.sort(np.concatenate([self.hashes, ordered]), kind="stable")
 
 
@@ -871,14 +868,18 @@ def _read_text(
                 by_reason[reason] = by_reason.get(reason, 0) + count
             rej_path, rej_name = txn.part_path("rejects")
             rejected.append(rej_name)
-        keep[earlier.repeats(valid, hashes, keep)] = False
+        ordered = np.sort(hashes[keep])  # the kept rows' hashes: looked up, then added
+        repeated = earlier.repeats(valid, hashes, keep, ordered)
+        if len(repeated):
+            keep[repeated] = False
+            ordered = np.sort(hashes[keep])
         kept = int(keep.sum())
         if kept:
             acc_path, acc_name = txn.part_path(table)
             written.append(acc_name)
             accepted += kept
             if not (whole or last):
-                earlier.add(acc_path, hashes[keep])
+                earlier.add(acc_path, ordered)
         if checked is not None:
             checked.set()
         if rej_path is not None:
