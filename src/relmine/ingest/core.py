@@ -896,6 +896,13 @@ def _read_text(
         """A batch that is not the file's last: collected, de-duplicated and written."""
         store_batch(prepare_batch(base), last=False, checked=checked)
 
+    def drop_parts() -> None:
+        """Forget every part this file staged."""
+        for name in written:
+            txn.drop_part(table, name)
+        for name in rejected:
+            txn.drop_part("rejects", name)
+
     try:
         with utf8_file(plan.path, plan.dialect) as readable, _Worker() as worker:
             scan = scan_text(readable, plan.dialect, lossy=lossy)
@@ -931,10 +938,7 @@ def _read_text(
     except pl.exceptions.ComputeError as error:
         if lossy or "utf-8" not in str(error).lower():
             raise
-        for name in written:
-            txn.drop_part(table, name)
-        for name in rejected:
-            txn.drop_part("rejects", name)
+        drop_parts()
         raise _NotUtf8 from None
     result.rows = int(rows)
     result.accepted = accepted
@@ -943,10 +947,7 @@ def _read_text(
     result.rejected_by_reason = dict(sorted(by_reason.items(), key=lambda kv: (-kv[1], kv[0])))
     if result.rows and result.rejected / result.rows > settings.max_reject_rate:
         result.status = "refused"
-        for name in written:
-            txn.drop_part(table, name)
-        for name in rejected:
-            txn.drop_part("rejects", name)
+        drop_parts()
         return
     result.status = "ingested"
 
