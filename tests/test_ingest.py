@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 
 import polars as pl
@@ -550,7 +551,15 @@ def test_a_failing_batch_before_the_last_stops_the_run_with_its_own_error(
 
     monkeypatch.setattr(core, "_row_hashes", failing)
     monkeypatch.setenv("RELMINE_INGEST_BATCH_ROWS", "2")
-    run = run_cli("ingest", calls, "--store", store)
+    # In a thread of its own, so that a run left waiting for the failed batch fails the test.
+    runs = []
+    thread = threading.Thread(
+        target=lambda: runs.append(run_cli("ingest", calls, "--store", store)), daemon=True
+    )
+    thread.start()
+    thread.join(60)
+    assert runs, "the run did not end"
+    run = runs[0]
     assert run.exit_code != 0 and "(StoppedHere)" in run.stderr
     assert not (store / "manifest.json").exists() or status(store)["files"] == []
 
