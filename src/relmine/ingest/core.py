@@ -246,9 +246,15 @@ class Answers:
     """Answers of the identifier values earlier batches of a file normalised.
 
     A file read in batches (:func:`_read_file`) meets the same numbers in every batch. Known
-    values are found by their 64-bit hash (binary search in the sorted hashes, in sorted order)
-    and confirmed by comparing the strings; string joins against millions of known values cost
-    as much as deciding the values again.
+    values are found by their 64-bit hash (binary search in the sorted hashes) and confirmed by
+    comparing the strings; string joins against millions of known values cost as much as
+    deciding the values again.
+
+    The values looked up are those :func:`dense_codes` found, which come ordered by the high bits
+    of this same hash: they are searched, and their hashes merged into the known ones, in that
+    order. Nearly sorted, the searches hit the cache as sorted ones do, and the merge (a stable
+    sort) sees long sorted runs; sorting them first cost 0.3 CPU-seconds per 10 M call rows.
+    Any order gives the same answers.
     """
 
     def __init__(self) -> None:
@@ -271,12 +277,10 @@ class Answers:
         hashes = _hashes(values).to_numpy()
         found = np.full(len(values), -1, dtype=np.int64)
         if len(self.hashes):
-            # Looked up in sorted order: random binary searches miss the cache at every step.
-            order = argsort_u64(hashes)
-            at = np.searchsorted(self.hashes, hashes[order])
+            at = np.searchsorted(self.hashes, hashes)
             at[at == len(self.hashes)] = 0
-            hit = self.hashes[at] == hashes[order]
-            found[order[hit]] = self.rows[at[hit]]
+            hit = self.hashes[at] == hashes
+            found[hit] = self.rows[at[hit]]
             known = np.flatnonzero(found >= 0)
             # a hash shared by two different values is no answer: decided below
             same = self.raw.gather(pl.Series(found[known])).eq_missing(values.gather(known))
@@ -288,11 +292,9 @@ class Answers:
         found[new] = np.arange(first, first + len(new))
         self.raw = added if self.raw is None else pl.concat([self.raw, added])
         self.table = decided if self.table is None else pl.concat([self.table, decided])
-        # The new hashes, sorted, after the sorted old ones: a stable sort of two sorted runs
-        # (NumPy's timsort) is a merge.
-        ordered = new[argsort_u64(hashes[new])]
-        keys = np.concatenate([self.hashes, hashes[ordered]])
-        rows = np.concatenate([self.rows, found[ordered]])
+        # The new hashes after the sorted old ones: NumPy's stable sort (a timsort) merges runs.
+        keys = np.concatenate([self.hashes, hashes[new]])
+        rows = np.concatenate([self.rows, found[new]])
         merged = np.argsort(keys, kind="stable")
         self.hashes, self.rows = keys[merged], rows[merged]
         table = self.table if columns is None else self.table.select(columns)
