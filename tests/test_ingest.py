@@ -391,6 +391,20 @@ def test_duplicate_rows_are_dropped_as_unique_would() -> None:
     assert_frame_equal(drop_duplicate_rows(frame.head(1), ["a"]).collect(), frame.head(1))
 
 
+def test_sorted_hashes_merge_as_a_sort_of_both() -> None:
+    import numpy as np
+
+    from relmine.ingest.core import merge_sorted
+
+    rng = np.random.default_rng(5)
+    for n, m in ((0, 0), (0, 7), (9, 0), (1000, 300), (300, 1000)):
+        # few distinct values: equal hashes within and across the two arrays
+        first = np.sort(rng.integers(0, 50, n, dtype=np.uint64))
+        second = np.sort(rng.integers(0, 50, m, dtype=np.uint64))
+        merged = merge_sorted(first, second, np.searchsorted(first, second))
+        assert np.array_equal(merged, np.sort(np.concatenate([first, second])))
+
+
 # --------------------------------------------------------------------------------------------------
 # batches: a big file is read ingest_batch_rows rows at a time, with the same result
 # --------------------------------------------------------------------------------------------------

@@ -678,18 +678,29 @@ class _EarlierRows:
             known = [h for _, h in _stored_hashes(existing, self.columns)]
             self.hashes = np.sort(np.concatenate(known)) if known else self.hashes
 
+    def places(self, queries: np.ndarray) -> np.ndarray:
+        """Where the sorted hashes ``queries`` go among the earlier rows' (``searchsorted``).
+
+        Only sorted hashes are looked up: random binary searches in millions of hashes miss the
+        cache at every step.
+        """
+        return np.searchsorted(self.hashes, queries)
+
     def repeats(
-        self, frame: pl.DataFrame, hashes: np.ndarray, keep: np.ndarray, queries: np.ndarray
+        self,
+        frame: pl.DataFrame,
+        hashes: np.ndarray,
+        keep: np.ndarray,
+        queries: np.ndarray,
+        places: np.ndarray,
     ) -> np.ndarray:
         """Positions of the rows of ``frame`` (among those kept) that repeat an earlier row.
 
-        ``queries`` are the kept rows' hashes, sorted: only sorted hashes are looked up (random
-        binary searches in millions of hashes miss the cache at every step).
+        ``queries`` are the kept rows' hashes, sorted, and ``places`` their :meth:`places`.
         """
         if not len(self.hashes):
             return np.empty(0, dtype=np.int64)
-        at = np.searchsorted(self.hashes, queries)
-        at[at == len(self.hashes)] = 0
+        at = np.minimum(places, len(self.hashes) - 1)
         wanted = np.unique(queries[self.hashes[at] == queries])
         if not len(wanted):  # nearly always: the batch is done
             return np.empty(0, dtype=np.int64)
@@ -708,15 +719,30 @@ class _EarlierRows:
         same = candidates.join(found, on=self.columns, how="semi", nulls_equal=True)
         return same["_row"].to_numpy()
 
-    def add(self, part: Path, ordered: np.ndarray) -> None:
-        """Count the rows written to ``part`` (with these hashes, sorted) as earlier rows.
+    def add(self, part: Path, ordered: np.ndarray, places: np.ndarray) -> None:
+        """Count the rows written to ``part`` (with these hashes, sorted, and their
+        :meth:`places`) as earlier rows.
 
         The part may still be being written: :attr:`before_reading` waits for it.
         """
         self.parts.append(part)
-        # Appended to the sorted earlier hashes: a stable sort of two sorted runs (NumPy's
-        # timsort) is a merge, not a sort of everything again.
-        self.hashes = np.sort(np.concatenate([self.hashes, ordered]), kind="stable")
+        self.hashes = merge_sorted(self.hashes, ordered, places)
+
+
+def merge_sorted(first: np.ndarray, second: np.ndarray, places: np.ndarray) -> np.ndarray:
+    """The sorted arrays ``first`` and ``second`` merged, given ``np.searchsorted(first, second)``.
+
+    Each value of ``second`` goes to its place plus the number of values of ``second`` before it;
+    ``first`` fills the rest, in order. Two linear passes: a third of the CPU of NumPy's stable
+    sort of the two arrays together (0.06 against 0.1-0.23 s for 6 M and 3 M hashes).
+    """
+    merged = np.empty(len(first) + len(second), dtype=np.result_type(first, second))
+    at = places + np.arange(len(second))
+    rest = np.ones(len(merged), dtype=bool)
+    rest[at] = False
+    merged[at] = second
+    merged[rest] = first
+    return merged
 
 
 _SEED = 0x5EED
@@ -871,17 +897,19 @@ def _read_text(
             rej_path, rej_name = txn.part_path("rejects")
             rejected.append(rej_name)
         ordered = np.sort(hashes[keep])  # the kept rows' hashes: looked up, then added
-        repeated = earlier.repeats(valid, hashes, keep, ordered)
+        places = earlier.places(ordered)
+        repeated = earlier.repeats(valid, hashes, keep, ordered, places)
         if len(repeated):
             keep[repeated] = False
             ordered = np.sort(hashes[keep])
+            places = earlier.places(ordered)
         kept = int(keep.sum())
         if kept:
             acc_path, acc_name = txn.part_path(table)
             written.append(acc_name)
             accepted += kept
             if not (whole or last):
-                earlier.add(acc_path, ordered)
+                earlier.add(acc_path, ordered, places)
         if checked is not None:
             checked.set()
         if rej_path is not None:
