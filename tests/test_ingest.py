@@ -391,6 +391,30 @@ def test_duplicate_rows_are_dropped_as_unique_would() -> None:
     assert_frame_equal(drop_duplicate_rows(frame.head(1), ["a"]).collect(), frame.head(1))
 
 
+def test_file_hashes_computed_ahead_are_those_of_the_file_when_asked(tmp_path: Path) -> None:
+    import hashlib
+    import os
+
+    from relmine.ingest.digest import FileDigests
+
+    def sha(data: bytes) -> str:
+        return hashlib.sha256(data).hexdigest()
+
+    named, other, big = tmp_path / "a.csv", tmp_path / "b.csv", tmp_path / "big.csv"
+    named.write_bytes(b"caller,callee\n")
+    other.write_bytes(b"other\n")
+    big.write_bytes(b"0905123456,0905123457\n" * 200_000)  # several reads of the hasher
+    with FileDigests([tmp_path / "." / "a.csv", tmp_path, big]) as digests:
+        assert digests.sha256(named) == sha(b"caller,callee\n")
+        named.write_bytes(b"changed,file\n")
+        os.utime(named, ns=(1, 1))  # a stamp of its own, however coarse the clock
+        assert digests.sha256(named) == sha(b"changed,file\n")
+        assert digests.sha256(other) == sha(b"other\n")  # not given (a folder's file): on demand
+    with FileDigests([big]) as digests:
+        digests.close()  # stopped at once: the hash is computed when asked
+        assert digests.sha256(big) == sha(big.read_bytes())
+
+
 def test_sorted_hashes_merge_as_a_sort_of_both() -> None:
     import numpy as np
 

@@ -240,28 +240,34 @@ def ingest(
     debug: DebugOpt = False,
 ) -> None:
     """Read bank statements, call records, the customers register or cells into the store."""
-    from relmine.ingest.core import ingest as run_ingest
-    from relmine.ingest.pseudonym import load_key
-    from relmine.store import default_store_dir
+    from relmine.ingest.digest import FileDigests
 
-    spark: dict[str, Any] = {}
-    if engine is DataEngine.spark:
-        from relmine.spark import spark_ingest as run_ingest  # type: ignore[assignment]
+    # Hashing the files starts first: it runs on the other core while Polars is imported and
+    # the files are sniffed (0.2-0.3 s of 0.45 for a 600 MB file).
+    with FileDigests(paths) as digests:
+        from relmine.ingest.core import ingest as run_ingest
+        from relmine.ingest.pseudonym import load_key
+        from relmine.store import default_store_dir
 
-        spark = {"master": spark_master}
-    report = run_ingest(
-        paths,
-        store_dir=default_store_dir(store),
-        kind=kind.value,
-        region=region,
-        timezone=timezone,
-        max_reject_rate=max_reject_rate,
-        mapping=mapping,
-        date_format=date_format,
-        pseudonymize_key=load_key(key_file) if pseudonymize else None,
-        wait=not no_wait,
-        **spark,
-    )
+        spark: dict[str, Any] = {}
+        if engine is DataEngine.spark:
+            from relmine.spark import spark_ingest as run_ingest  # type: ignore[assignment]
+
+            spark = {"master": spark_master}
+        report = run_ingest(
+            paths,
+            store_dir=default_store_dir(store),
+            kind=kind.value,
+            region=region,
+            timezone=timezone,
+            max_reject_rate=max_reject_rate,
+            mapping=mapping,
+            date_format=date_format,
+            pseudonymize_key=load_key(key_file) if pseudonymize else None,
+            wait=not no_wait,
+            digests=digests,
+            **spark,
+        )
     if not quiet:
         _show_ingest(report)
 

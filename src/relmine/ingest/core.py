@@ -11,11 +11,11 @@ accounted for: ``rows = accepted + rejected + duplicates``.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -26,6 +26,7 @@ import polars as pl
 from relmine.config import Settings
 from relmine.errors import ConfigError, InputError, RejectRateExceeded
 from relmine.ingest.dialect import Dialect, detect_kind, layout_for, sniff, utf8_file
+from relmine.ingest.digest import FileDigests
 from relmine.ingest.mapping import (
     ORIGINAL_PREFIX,
     PART,
@@ -556,11 +557,6 @@ def expand_paths(paths: Sequence[Path]) -> list[Path]:
         else:
             out.append(p)
     return out
-
-
-def sha256_of(path: Path) -> str:
-    with open(path, "rb") as fh:
-        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def scan_text(path: Path, dialect: Dialect, *, lossy: bool = True) -> pl.LazyFrame:
@@ -1196,6 +1192,7 @@ def ingest(
     on_file: Callable[[FileResult], None] | None = None,
     wait: bool = True,
     read_file: Callable[..., None] | None = None,
+    digests: FileDigests | None = None,
 ) -> IngestReport:
     """Ingest files into the store at ``store_dir``, creating it if needed.
 
@@ -1232,6 +1229,9 @@ def ingest(
     read_file : callable, optional
         Reads one planned file into the transaction, in place of the Polars engine's reader
         (the Spark engine, :func:`relmine.spark.spark_ingest`).
+    digests : FileDigests, optional
+        The files' content hashes, already being computed (``relmine ingest`` starts them
+        before anything else); by default they are computed from here on, in the background.
 
     Returns
     -------
@@ -1270,7 +1270,11 @@ def ingest(
 
         mirrors = outgoing_records(subscribers)
     results: list[FileResult] = []
-    with store.transaction(wait=wait) as txn:
+    with (
+        store.transaction(wait=wait) as txn,
+        # started once the store is ours; a caller's digests are the caller's to close
+        FileDigests(p.path for p in plan) if digests is None else nullcontext(digests) as digests,
+    ):
         _check_pseudonym(store, check)
         seen: set[str] = set()
         sizes = {f.get("bytes") for f in store.files}  # None: a record older than sizes
@@ -1290,15 +1294,13 @@ def ingest(
             shown = _shown_path(planned, pseudonymize_key)
             result = FileResult(shown, planned.kind, "", "ingested", size, pseudonym_key=check)
             if size not in sizes and None not in sizes:
-                # No file of this size is stored or earlier in this run, so this one is new: its
-                # content hash is computed while it is read (half a second of one core on 600
+                # No file of this size is stored or earlier in this run, so this one is new: it
+                # is read while its content hash is computed (half a second of one core on 600
                 # MB, otherwise spent before the reading starts).
-                with ThreadPoolExecutor(1, thread_name_prefix="relmine-sha256") as hasher:
-                    digest = hasher.submit(sha256_of, planned.path)
-                    read(planned, result)
-                    result.sha256 = digest.result()
+                read(planned, result)
+                result.sha256 = digests.sha256(planned.path)
             else:
-                result.sha256 = sha256_of(planned.path)
+                result.sha256 = digests.sha256(planned.path)
                 earlier = store.has_file(result.sha256)
                 if earlier is not None:
                     result = FileResult(
