@@ -218,7 +218,7 @@ class Settings:
     # and, a statement's text weighing 1.4 times as much (``ingest.core._TEXT_WEIGHT``), 1.3 M
     # statement rows of 99 bytes: 2.6 GB for 10 M call rows, about 3 GB for 13.2 M bank rows.
     ingest_batch_rows: int = 3_000_000
-    ingest_batch_mb: int = 170
+    ingest_batch_mb: int = 113
     # ingest --engine spark: rows a Python worker normalises at a time (identifiers are
     # normalised once per distinct value of a batch, so larger batches repeat less work)
     spark_batch_rows: int = 100_000
