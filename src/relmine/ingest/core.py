@@ -1275,6 +1275,7 @@ def ingest(
         # started once the store is ours; a caller's digests are the caller's to close
         FileDigests(p.path for p in plan) if digests is None else nullcontext(digests) as digests,
     ):
+        digests.add(p.path for p in plan)  # the files of folders the caller named
         _check_pseudonym(store, check)
         seen: set[str] = set()
         sizes = {f.get("bytes") for f in store.files}  # None: a record older than sizes

@@ -42,33 +42,42 @@ def _sha256_until(path: Path, stop: threading.Event) -> str | None:
 
 
 class FileDigests:
-    """SHA-256 of files, hashed one after another by a background thread, in the order given.
+    """SHA-256 of files, hashed one after another by background threads, in the order given.
 
     :meth:`sha256` gives a file's hash: waiting for the thread if it is still at that file,
     computing it at once for a file it was not given, and again for a file whose size or
-    modification time changed since the thread hashed it. :meth:`close` (or leaving a ``with``
-    block) stops the thread at its next read; it is a daemon thread, so it never holds up the
-    end of the process either.
+    modification time changed since the thread hashed it. :meth:`add` hashes more files (a
+    folder's, once it is listed) in a thread of their own. :meth:`close` (or leaving a ``with``
+    block) stops the threads at their next read; they are daemon threads, so they never hold up
+    the end of the process either.
 
     Parameters
     ----------
     paths : iterable of Path
-        Files to hash (anything that is not a regular file is skipped: a directory's files are
-        hashed when asked for).
+        Files to hash (anything that is not a regular file, such as a folder, is skipped).
     """
 
     def __init__(self, paths: Iterable[Path]) -> None:
         self._stop = threading.Event()
         self._pending: dict[str, tuple[Path, Future[tuple[tuple[int, int], str | None]]]] = {}
+        self.add(paths)
+
+    def add(self, paths: Iterable[Path]) -> None:
+        """Start hashing those of ``paths`` that are files and not yet hashed or being hashed."""
+        fresh: dict[str, tuple[Path, Future[tuple[tuple[int, int], str | None]]]] = {}
         for path in paths:
             key = _key(path)
-            if key not in self._pending and path.is_file():
-                self._pending[key] = (path, Future())
-        self._thread = threading.Thread(target=self._run, name="relmine-sha256", daemon=True)
-        self._thread.start()
+            if key not in self._pending and key not in fresh and path.is_file():
+                fresh[key] = (path, Future())
+        if fresh:
+            self._pending.update(fresh)
+            work = list(fresh.values())
+            threading.Thread(
+                target=self._run, args=(work,), name="relmine-sha256", daemon=True
+            ).start()
 
-    def _run(self) -> None:
-        for path, future in self._pending.values():
+    def _run(self, work: list[tuple[Path, Future[tuple[tuple[int, int], str | None]]]]) -> None:
+        for path, future in work:
             try:
                 before = _stamp(path)
                 digest = _sha256_until(path, self._stop)
