@@ -214,9 +214,10 @@ class Settings:
     tem_roaming_factor: float = 3.0  # roaming spike: day's roaming minutes vs usual minutes a day
     tem_roaming_min_minutes: float = 30.0  # ... and at least this many minutes
     # Rows, and MiB of text, of a call-record or bank file read, normalised and written at a
-    # time: peak memory grows with them, not with the file. 170 MiB is 3 M call rows of 59 bytes
-    # and, a statement's text weighing 1.4 times as much (``ingest.core._TEXT_WEIGHT``), 1.3 M
-    # statement rows of 99 bytes: 2.6 GB for 10 M call rows, about 3 GB for 13.2 M bank rows.
+    # time: peak memory grows with them, not with the file. 113 MiB is 2 M call rows of 59 bytes
+    # and, a statement's text weighing 1.4 times as much (``ingest.core._TEXT_WEIGHT``), 0.86 M
+    # statement rows of 99 bytes. With freed pages kept 5 s (``relmine/__init__.py``): 2.3-2.7
+    # GB for 10 M call rows, 3.2-3.3 GB for the 1 M world's four files (13.2 M bank rows).
     ingest_batch_rows: int = 3_000_000
     ingest_batch_mb: int = 113
     # ingest --engine spark: rows a Python worker normalises at a time (identifiers are
