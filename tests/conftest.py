@@ -17,6 +17,8 @@ from relmine.cli import app
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 SAMPLE = ROOT / "data" / "sample"
+#: Other projects' sample files, byte for byte with their licences (``data/third-party/README.md``).
+THIRD_PARTY = ROOT / "data" / "third-party"
 
 
 @dataclass

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import polars as pl
 
-from conftest import ROOT, run_cli, status
+from conftest import THIRD_PARTY, run_cli, status
 from relmine.store import Store
 
-BANDICOOT = ROOT.parent / "shared" / "data" / "bandicoot"
+BANDICOOT = THIRD_PARTY / "bandicoot"
 NETWORK = BANDICOOT / "network"
 DEMO = BANDICOOT / "demo"
 

@@ -7,12 +7,12 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from conftest import DATA, ROOT, run_cli, status, tree
+from conftest import DATA, ROOT, THIRD_PARTY, run_cli, status, tree
 from relmine.store import Store
 
 EXAMPLES = ROOT / "examples" / "mappings"
 EXPORTS = DATA / "exports"
-AMLSIM = ROOT.parent / "shared" / "data" / "amlsim-cycle200"
+AMLSIM = THIRD_PARTY / "amlsim-cycle200"
 OWN = "SK3112000000198742637541"
 OTHER = "SK4109000000194684647769"
 

@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from conftest import DATA, SAMPLE, run_cli, status, tree
+from conftest import DATA, SAMPLE, THIRD_PARTY, run_cli, status, tree
 from relmine.ingest.pseudonym import token
 
 KEY = "correct horse battery staple 2026"
@@ -176,7 +176,7 @@ def test_a_store_keeps_one_key_and_never_mixes_plain_data(tmp_path: Path, monkey
 
 def test_bandicoot_file_names_are_not_kept(tmp_path: Path, monkeypatch) -> None:
     """A bandicoot file is named after its subscriber: the manifest records a token instead."""
-    source = Path(__file__).resolve().parents[2] / "shared" / "data" / "bandicoot" / "network"
+    source = THIRD_PARTY / "bandicoot" / "network"
     numbers = {"ego": "0905111222", "A": "0905333444", "B": "0905555666", "F": "0905777888",
                "H": "0905999000", "D": "0905121314"}  # fmt: skip
     folder = tmp_path / "subscribers"
