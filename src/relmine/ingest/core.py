@@ -1272,10 +1272,12 @@ def ingest(
     results: list[FileResult] = []
     with (
         store.transaction(wait=wait) as txn,
-        # started once the store is ours; a caller's digests are the caller's to close
-        FileDigests(p.path for p in plan) if digests is None else nullcontext(digests) as digests,
+        # a caller's digests are the caller's to close
+        FileDigests(()) if digests is None else nullcontext(digests) as digests,
     ):
-        digests.add(p.path for p in plan)  # the files of folders the caller named
+        # Hashing starts once the store is ours (files the caller's digests have not been given:
+        # those of the folders it named, or all of them).
+        digests.add(p.path for p in plan)
         _check_pseudonym(store, check)
         seen: set[str] = set()
         sizes = {f.get("bytes") for f in store.files}  # None: a record older than sizes
