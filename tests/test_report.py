@@ -118,6 +118,42 @@ def test_graph_and_activity_figures_come_from_the_tie_table(page: str, outputs: 
     assert f"{voice + sms:,} calls and messages; busiest hour" in page
 
 
+def test_calls_between_a_persons_own_sims_are_not_in_the_activity(tmp_path: Path) -> None:
+    """The grid counts relationship events: a person calling their own second SIM is none."""
+    customers = pl.read_csv(SAMPLE / "customers.csv", infer_schema=False)
+    sims = (
+        customers.drop_nulls("phone")
+        .group_by("customer_id")
+        .agg(pl.col("phone").sort())
+        .filter(pl.col("phone").list.len() > 1)
+        .sort("customer_id")["phone"][0]
+        .to_list()
+    )
+    # 600 calls on a Tuesday at 04:00-04:59 (a quiet hour), more than any hour of the sample has
+    own = pl.DataFrame(
+        {
+            "caller": [sims[0]] * 600,
+            "callee": [sims[1]] * 600,
+            "start_time": [f"2026-03-03 04:{i // 60:02d}:{i % 60:02d}" for i in range(600)],
+            "duration_s": ["30"] * 600,
+            "type": ["voice"] * 600,
+        }
+    )
+    own.write_csv(tmp_path / "own.csv")
+    store = tmp_path / "store"
+    files = [*(SAMPLE / f for f in ("customers.csv", "cells.csv", "calls.csv", "bank.csv"))]
+    run = run_cli("ingest", *files, tmp_path / "own.csv", "--store", store, "-q")
+    assert run.exit_code == 0, run.stderr
+    ties = _output(store, tmp_path, "graph")
+    calls = int(ties["voice_n"].sum() + ties["sms_n"].sum())
+    assert calls == 19_809  # the sample's calls and messages: none of the 600 is a tie's
+    page = _report(store, tmp_path / "report.html")
+    found = re.search(r"([\d,]+) calls and messages; busiest hour (\w+ \d\d:\d\d)", page)
+    assert found, "no activity line"
+    assert int(found.group(1).replace(",", "")) == calls
+    assert found.group(2) != "Tue 04:00"
+
+
 def test_groups_and_influencers_are_those_of_the_commands(page: str, outputs: dict) -> None:
     communities = outputs["communities"].unique("community_id")
     assert _cell(page, "communities") == f"{communities.height:,}"

@@ -232,7 +232,7 @@ def relationship_events(
     parts: list[pl.LazyFrame] = []
     ends: list[pl.LazyFrame] = []  # every identifier column, for numbering them (coded)
     if channels & {"voice", "sms"}:
-        cdr = _phone_calls(window.filter(store.scan("cdr")), channels)
+        cdr = phone_calls(window.filter(store.scan("cdr")), channels)
         ends += [cdr.select(identifier="caller"), cdr.select(identifier="callee")]
         parts.append(_call_events(cdr))
     if "bank" in channels:
@@ -260,8 +260,12 @@ def relationship_events(
 TRANSFER_KEY = ("src", "dst", "value", "currency", "ts_utc", "ts_local")
 
 
-def _phone_calls(cdr: pl.LazyFrame, channels: Iterable[str]) -> pl.LazyFrame:
-    """The call records of the chosen phone channels (MMS count as messages)."""
+def phone_calls(cdr: pl.LazyFrame, channels: Iterable[str]) -> pl.LazyFrame:
+    """The call records of the chosen phone channels (MMS count as messages).
+
+    Every record, before identities: a person calling their own second SIM is among them, and
+    not among :func:`relationship_events`.
+    """
     kinds = ["voice"] if "voice" in channels else []
     kinds += ["sms", "mms"] if "sms" in channels else []
     return cdr.filter(pl.col("type").cast(pl.String).is_in(kinds))

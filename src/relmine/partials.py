@@ -53,10 +53,10 @@ from relmine.graph import (
     _cells_of_parties,
     _event_rows,
     _finish_ties,
-    _phone_calls,
     _sum_rows,
     _transfer_events,
     party_cells,
+    phone_calls,
     sorted_ranks,
     tie_features,
 )
@@ -170,7 +170,7 @@ def _build(
     scan = pl.scan_parquet(store.root / part, schema=TABLES[table], missing_columns="insert")
     transfers = None
     if table == "cdr":
-        events = _call_events(_phone_calls(scan, CHANNELS))
+        events = _call_events(phone_calls(scan, CHANNELS))
     else:
         booked = scan.filter(pl.col("counterparty").is_not_null())
         transfers = booked.select(*TRANSFER_KEY).unique().collect(engine="streaming")

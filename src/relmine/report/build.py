@@ -22,7 +22,7 @@ import polars as pl
 
 from relmine.config import Settings
 from relmine.errors import ConfigError
-from relmine.graph import CHANNELS, Window, excluded_parties, relationship_events
+from relmine.graph import CHANNELS, Window, excluded_parties, phone_calls, relationship_events
 from relmine.profile import WEEKDAYS, _scan_output
 from relmine.report import charts
 from relmine.report.charts import Chart, Drawing
@@ -339,10 +339,17 @@ def _activity(
     """Relationship events per channel, and calls and messages by local hour and weekday.
 
     The events per channel are the tie table's counts (``voice_n``, ``sms_n``, ``bank_n``: a
-    transfer shown on two statements once, a person's two SIMs one party). The grid is one pass
-    over the calls and messages of :func:`relmine.graph.relationship_events`, counted in Polars;
-    transfers are booked by date, so they are not in it (and their de-duplication is not paid
-    for).
+    transfer shown on two statements once, a person's two SIMs one party). The grid counts the
+    calls and messages of :func:`relmine.graph.relationship_events`; transfers are booked by
+    date, so they are not in it (and their de-duplication is not paid for).
+
+    The grid is first counted over the stored call records themselves, a pass over two columns.
+    The relationship events are those records less the ones between two identifiers of one party
+    (a person calling their own second SIM), and the tie table counts every relationship event
+    once; so when the records are as many as the tie table's calls and messages, no record was
+    left out and the grid is exact. Only otherwise are the events resolved to their parties (two
+    joins on the identifiers: 5.4 s instead of 0.2 s for the 9.9 M call records of the 1 M
+    world).
     """
     counted = {"voice": "voice_n", "sms": "sms_n", "bank": "bank_n"}
     sums = ties.select(pl.col(counted[c]).sum() for c in channels).row(0) if channels else ()
@@ -352,12 +359,19 @@ def _activity(
     phone_channels = [c for c in channels if c != "bank"]
     if not phone_channels:
         return events, activity
-    counts = (
-        relationship_events(store, window=window, channels=phone_channels)
-        .group_by(day=pl.col("ts_local").dt.weekday() - 1, hour=pl.col("ts_local").dt.hour())
-        .agg(n=pl.len())
-        .collect(engine="streaming")
-    )
+
+    def by_hour(calls: pl.LazyFrame) -> pl.DataFrame:
+        return (
+            calls.group_by(
+                day=pl.col("ts_local").dt.weekday() - 1, hour=pl.col("ts_local").dt.hour()
+            )
+            .agg(n=pl.len())
+            .collect(engine="streaming")
+        )
+
+    counts = by_hour(phone_calls(window.filter(store.scan("cdr")), phone_channels))
+    if counts["n"].sum() != sum(events[c] for c in phone_channels):
+        counts = by_hour(relationship_events(store, window=window, channels=phone_channels))
     grid = np.zeros((len(WEEKDAYS), 24), dtype=np.int64)
     grid[counts["day"].to_numpy(), counts["hour"].to_numpy()] = counts["n"].to_numpy()
     activity["calls_and_messages"] = int(grid.sum())
