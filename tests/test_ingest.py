@@ -305,18 +305,18 @@ def test_identifiers_map_as_a_join_on_the_full_table_would(region: str) -> None:
 
 
 def test_numbering_survives_hash_collisions(monkeypatch: pytest.MonkeyPatch) -> None:
-    from relmine.ingest import core
+    from relmine import numbering
 
     values = pl.Series(["b", None, "a", "b", "c", None, "a"] * 50)
-    codes, distinct = core.dense_codes(values)
+    codes, distinct = numbering.dense_codes(values)
     assert_series_equal(distinct.gather(codes), values, check_names=False)
     assert distinct.len() == 4  # a, b, c and null
     assert distinct.is_unique().all()
     # Every value hashing alike is the worst case: the exact path must give the same grouping.
     monkeypatch.setattr(
-        core, "_hashes", lambda s: pl.repeat(7, s.len(), dtype=pl.UInt64, eager=True)
+        numbering, "value_hashes", lambda s: pl.repeat(7, s.len(), dtype=pl.UInt64, eager=True)
     )
-    collided, everything = core.dense_codes(values)
+    collided, everything = numbering.dense_codes(values)
     assert_series_equal(everything.gather(collided), values, check_names=False)
     assert everything.len() == 4
     assert everything.is_unique().all()
@@ -419,7 +419,7 @@ def test_file_hashes_computed_ahead_are_those_of_the_file_when_asked(tmp_path: P
 def test_sorted_hashes_merge_as_a_sort_of_both() -> None:
     import numpy as np
 
-    from relmine.ingest.core import merge_sorted
+    from relmine.numbering import merge_sorted
 
     rng = np.random.default_rng(5)
     for n, m in ((0, 0), (0, 7), (9, 0), (1000, 300), (300, 1000)):
@@ -630,6 +630,7 @@ def test_rows_whose_hashes_collide_are_told_apart(
 def test_answers_of_earlier_batches_survive_hash_collisions(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    from relmine import numbering
     from relmine.ingest import core
     from relmine.ingest.identity import phone_answers
 
@@ -638,8 +639,11 @@ def test_answers_of_earlier_batches_survive_hash_collisions(
 
     batches = [["0905123456", "+421905123457", "12"], ["0905123457", "0905123456", "bad"]]
     expected = [phones(pl.Series(b)) for b in batches]
-    for hashes in (core._hashes, lambda s: pl.repeat(7, s.len(), dtype=pl.UInt64, eager=True)):
-        monkeypatch.setattr(core, "_hashes", hashes)
+    for hashes in (
+        numbering.value_hashes,
+        lambda s: pl.repeat(7, s.len(), dtype=pl.UInt64, eager=True),
+    ):
+        monkeypatch.setattr(numbering, "value_hashes", hashes)
         answers = core.Answers()
         for batch, want in zip(batches, expected, strict=True):
             assert_frame_equal(answers.lookup(pl.Series(batch), phones), want)

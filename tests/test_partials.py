@@ -205,13 +205,16 @@ def test_aggregates_built_with_other_settings_are_kept_only_for_the_latest(
 
 def test_identifiers_are_numbered_exactly(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every value is its identifier's position, also when all hashes collide."""
-    from relmine.ingest import core
+    from relmine import numbering
 
     values = pl.Series(
         ["+421905000002", "SK31", "+421905000001", "SK31", "+1", "+421905000002", None]
     )
-    for hashes in (core._hashes, lambda s: pl.repeat(7, s.len(), dtype=pl.UInt64, eager=True)):
-        monkeypatch.setattr(core, "_hashes", hashes)
+    for hashes in (
+        numbering.value_hashes,
+        lambda s: pl.repeat(7, s.len(), dtype=pl.UInt64, eager=True),
+    ):
+        monkeypatch.setattr(numbering, "value_hashes", hashes)
         ids, numbers = partials._numbered(values)
         assert ids.name == "identifier"
         assert numbers.dtype == pl.UInt32

@@ -666,20 +666,26 @@ def _tie_key(store: Store, window: Window, channels: tuple[str, ...], settings: 
     """Digest of everything the tie table depends on (see :func:`load_ties`)."""
     from relmine import __version__
 
-    here = Path(__file__).resolve().parent
-    code = [
-        hashlib.sha256((here / f).read_bytes()).hexdigest() for f in ("graph.py", "partials.py")
-    ]
     basis = {
         "parts": store.manifest["tables"],
         "window": [str(window.since), str(window.until)],
         "channels": list(channels),
         "settings": {name: getattr(settings, name) for name in TIE_SETTINGS},
         "relmine": __version__,
-        "code": code,
+        "code": code_digests(),
     }
     text = json.dumps(basis, sort_keys=True, default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+#: The modules whose code makes the tie table and the per-part aggregates (cache keys).
+TIE_CODE = ("graph.py", "partials.py", "numbering.py")
+
+
+def code_digests() -> list[str]:
+    """SHA-256 of each module of :data:`TIE_CODE`: a cache made by other code is not reused."""
+    here = Path(__file__).resolve().parent
+    return [hashlib.sha256((here / f).read_bytes()).hexdigest() for f in TIE_CODE]
 
 
 def _cache_ties(ties: pl.DataFrame, folder: Path, path: Path) -> None:
@@ -837,7 +843,7 @@ def _side_columns(
     count = np.zeros(len(keys), dtype=np.int64)
     # Searched in sorted order: binary searches in random order miss the cache at every step
     # (3 M pairs among 5.4 M: 2.2 s, against well under a second sorted first).
-    from relmine.ingest.core import argsort_u64
+    from relmine.numbering import argsort_u64
 
     wanted = _pair_keys(shared["a"], shared["b"])
     order = argsort_u64(wanted)
@@ -1103,10 +1109,10 @@ def vertex_numbers(a: pl.Series, b: pl.Series) -> tuple[pl.Series, np.ndarray, n
 def sorted_ranks(values: pl.Series) -> tuple[pl.Series, np.ndarray]:
     """The sorted distinct ``values``, and each value's rank among them (int64).
 
-    The values are numbered by hash (:func:`relmine.ingest.core.dense_codes`, exact) and only
+    The values are numbered by hash (:func:`relmine.numbering.dense_codes`, exact) and only
     the distinct ones are sorted: no sort of every value, no binary search or join back.
     """
-    from relmine.ingest.core import dense_codes
+    from relmine.numbering import dense_codes
 
     codes, distinct = dense_codes(values)
     order = distinct.arg_sort().to_numpy()
