@@ -7,12 +7,13 @@ import os
 from pathlib import Path
 
 import networkx as nx
+import numpy as np
 import polars as pl
 import pyarrow.parquet as pq
 import pytest
 
 from conftest import SAMPLE, run_cli, run_process, status
-from relmine.graph import excluded_parties, tie_features, to_igraph, to_networkx
+from relmine.graph import Vertices, excluded_parties, tie_features, to_igraph, to_networkx
 from relmine.output import neutralise_formulas
 from relmine.store import Store
 
@@ -318,3 +319,25 @@ def test_home_cells_shared_rest_cells_and_regular_flows_of_a_tie(tmp_path: Path)
     assert (p13["home_a"], p13["home_b"], p13["same_home_cell"]) == ("H1", None, None)
     assert p13["shared_rest_cells"] is None  # P3's rest-time cells are unknown
     assert p13["bank_regular_ab"] is None and p13["bank_regular_ba"] is None
+
+
+def test_a_subset_of_ties_is_numbered_as_if_numbered_afresh() -> None:
+    """``Vertices.subset``: what ``communities`` numbers the ties it keeps with."""
+    rng = np.random.default_rng(11)
+    ends = rng.integers(0, 400, (3000, 2))
+    ties = pl.DataFrame({"a": [f"+4219{x:08d}" for x in ends[:, 0]]}).with_columns(
+        b=pl.Series([f"+4219{x:08d}" for x in ends[:, 1]])
+    )
+    whole = Vertices.of(ties)
+    assert whole.names.is_sorted() and whole.names.n_unique() == whole.names.len()
+    assert (whole.names.gather(whole.a) == ties["a"]).all()
+    for keep in (
+        rng.random(ties.height) < 0.1,
+        rng.random(ties.height) < 0.9,
+        np.ones(ties.height, dtype=bool),
+        np.zeros(ties.height, dtype=bool),
+    ):
+        afresh = Vertices.of(ties.filter(pl.Series(keep)))
+        subset = whole.subset(keep)
+        assert subset.names.to_list() == afresh.names.to_list()
+        assert np.array_equal(subset.a, afresh.a) and np.array_equal(subset.b, afresh.b)

@@ -542,19 +542,22 @@ def communities(
 ) -> None:
     """Communities (Louvain or Leiden on weighted modularity), numbered by size."""
     from relmine.communities import TIE_COLUMNS_READ, community_stats, detect_communities
-    from relmine.graph import EXCLUSION_COLUMNS, excluded_parties
+    from relmine.graph import EXCLUSION_COLUMNS, Vertices, excluded_parties
     from relmine.output import write_table
 
     read = (*TIE_COLUMNS_READ, *EXCLUSION_COLUMNS)
     opened, _, ties = _ties(store, since, until, channels, ties_file, read)
+    vertices = Vertices.of(ties)
     result = detect_communities(
         ties,
         method=method.value,
         resolution=resolution,
         seed=seed,
         engine=engine.value,
-        apart=excluded_parties(ties, opened, opened.settings),
+        apart=excluded_parties(ties, opened, opened.settings, vertices=vertices),
+        vertices=vertices,
     )
+    del vertices
     if stats is not None:
         write_table(community_stats(ties, result.frame), stats)
     sizes = result.frame.unique("community_id")["community_size"]

@@ -47,7 +47,7 @@ import numpy as np
 import polars as pl
 
 from relmine.errors import ConfigError
-from relmine.graph import load_igraph, to_igraph, to_networkx
+from relmine.graph import Vertices, load_igraph, to_igraph, to_networkx
 
 __all__ = [
     "METHODS",
@@ -110,6 +110,7 @@ def detect_communities(
     seed: int = 0,
     engine: str = "igraph",
     apart: pl.DataFrame | None = None,
+    vertices: Vertices | None = None,
 ) -> CommunityResult:
     """Partition the tie graph into communities.
 
@@ -130,6 +131,9 @@ def detect_communities(
     apart : DataFrame, optional
         Parties (``node_id``) kept out of the algorithm, each its own community; usually
         :func:`relmine.graph.excluded_parties`.
+    vertices : Vertices, optional
+        ``Vertices.of(ties)``, when the caller has it already (for ``apart``, say): the ties
+        are numbered once, and the graph of the ties kept is numbered from it.
 
     Returns
     -------
@@ -158,10 +162,13 @@ def detect_communities(
         raise ConfigError(f"--method {method} needs --engine igraph")
     social = ties.select("a", "b", "weight")  # not a copy of the wide tie table
     set_apart = social.clear()
+    vertices = vertices if vertices is not None else Vertices.of(social)
     if apart is not None and apart.height:
-        gone = apart["node_id"].implode()
-        kept = social.select(~pl.col("a").is_in(gone) & ~pl.col("b").is_in(gone)).to_series()
-        social, set_apart = social.filter(kept), social.filter(~kept)
+        gone = vertices.names.is_in(apart["node_id"].implode()).to_numpy()
+        kept = ~(gone[vertices.a] | gone[vertices.b])
+        if not kept.all():
+            social, set_apart = social.filter(kept), social.filter(~kept)
+            vertices = vertices.subset(kept)
     names: list[str] = []
     membership: list[int] = []
     modularity = 0.0
@@ -169,7 +176,7 @@ def detect_communities(
         if engine == "networkx":
             names, membership, modularity = _networkx_louvain(social, resolution, seed)
         else:
-            names, membership, modularity = _igraph(social, method, resolution, seed)
+            names, membership, modularity = _igraph(social, vertices, method, resolution, seed)
     found = pl.DataFrame(
         {"node_id": names, "label": membership}, schema={"node_id": pl.String, "label": pl.Int64}
     )
@@ -184,11 +191,11 @@ def detect_communities(
 
 
 def _igraph(
-    ties: pl.DataFrame, method: str, resolution: float, seed: int
+    ties: pl.DataFrame, vertices: Vertices, method: str, resolution: float, seed: int
 ) -> tuple[list[str], list[int], float]:
     igraph = load_igraph()
 
-    graph, names = to_igraph(ties)
+    graph, names = to_igraph(ties, vertices=vertices)
     igraph.set_random_number_generator(random.Random(seed))
     try:
         if method == "louvain":

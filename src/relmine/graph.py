@@ -61,6 +61,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CHANNELS",
     "EXCLUSION_COLUMNS",
+    "Vertices",
     "Window",
     "cached_ties_file",
     "excluded_parties",
@@ -1041,17 +1042,30 @@ def node_events(events: pl.LazyFrame) -> pl.LazyFrame:
 EXCLUSION_COLUMNS = ("a", "b", "events_ab", "events_ba")
 
 
-def excluded_parties(ties: pl.DataFrame, store: Store, settings: Settings) -> pl.DataFrame:
+def excluded_parties(
+    ties: pl.DataFrame, store: Store, settings: Settings, *, vertices: Vertices | None = None
+) -> pl.DataFrame:
     """Parties that cannot be in a household or be an influencer, and why.
+
+    Parameters
+    ----------
+    ties : DataFrame
+        The tie table (:data:`EXCLUSION_COLUMNS` at least).
+    store, settings
+        The register's companies, and the ``hotline_*`` settings.
+    vertices : Vertices, optional
+        ``Vertices.of(ties)``, when the caller has it already (numbering 5.4 M ties takes
+        about 1.5 s).
 
     Returns
     -------
     DataFrame
         ``node_id``, ``reason``: companies of the register, and hotline-like parties (many contacts,
         almost none of them contacted back), found from the ties alone, so they are caught even
-        without a register.
+        without a register. Sorted by ``node_id``.
     """
-    hotline = hotline_parties(ties, settings)
+    vertices = vertices if vertices is not None else Vertices.of(ties)
+    hotline = hotline_parties(ties, settings, vertices=vertices)
     companies = (
         store.scan("customers")
         .filter(pl.col("kind").str.to_lowercase() == "company")
@@ -1059,32 +1073,42 @@ def excluded_parties(ties: pl.DataFrame, store: Store, settings: Settings) -> pl
         .unique()
         .collect()
         .select(node_id="customer_id", reason=pl.lit("company in the register"))
+        .filter(pl.col("node_id").is_in(vertices.names.implode()))
     )
-    nodes = pl.concat([ties.select(node_id="a"), ties.select(node_id="b")])
-    companies = companies.join(nodes, on="node_id", how="semi")
     return pl.concat([companies, hotline.join(companies, on="node_id", how="anti")]).sort("node_id")
 
 
-def hotline_parties(ties: pl.DataFrame, settings: Settings) -> pl.DataFrame:
+def hotline_parties(
+    ties: pl.DataFrame, settings: Settings, *, vertices: Vertices | None = None
+) -> pl.DataFrame:
     """Hotline-like parties, from the ties alone: many contacts, almost none contacted back.
+
+    Counted per vertex (:class:`Vertices`, ``Vertices.of(ties)`` unless given) with
+    ``np.bincount``: a group-by on the node ids took 1.3 s for 5.4 M ties.
 
     Returns
     -------
     DataFrame
         ``node_id``, ``reason`` (e.g. ``hotline-like: 228 contacts, 0% contacted back``), for
         every party with at least ``hotline_min_degree`` contacts of whom at most
-        ``hotline_max_reciprocity`` were contacted by it.
+        ``hotline_max_reciprocity`` were contacted by it; sorted by ``node_id``.
     """
-    sides = pl.concat(
-        [
-            ties.select(node_id="a", out=pl.col("events_ab") > 0),
-            ties.select(node_id="b", out=pl.col("events_ba") > 0),
-        ]
+    vertices = vertices if vertices is not None else Vertices.of(ties)
+    n = vertices.names.len()
+    degree = np.bincount(vertices.a, minlength=n) + np.bincount(vertices.b, minlength=n)
+    out = np.bincount(vertices.a, (ties["events_ab"] > 0).to_numpy(), n)
+    out += np.bincount(vertices.b, (ties["events_ba"] > 0).to_numpy(), n)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        called_back = out / degree
+    chosen = (degree >= settings.hotline_min_degree) & (
+        called_back <= settings.hotline_max_reciprocity
     )
-    per_node = sides.group_by("node_id").agg(degree=pl.len(), called_back=pl.col("out").mean())
-    return per_node.filter(
-        (pl.col("degree") >= settings.hotline_min_degree)
-        & (pl.col("called_back") <= settings.hotline_max_reciprocity)
+    return pl.DataFrame(
+        {
+            "node_id": vertices.names.filter(pl.Series(chosen)),
+            "degree": degree[chosen],
+            "called_back": called_back[chosen],
+        }
     ).select(
         "node_id",
         reason=pl.format(
@@ -1093,6 +1117,44 @@ def hotline_parties(ties: pl.DataFrame, settings: Settings) -> pl.DataFrame:
             (pl.col("called_back") * 100).round(0).cast(pl.Int64),
         ),
     )
+
+
+@dataclass(frozen=True)
+class Vertices:
+    """The tie table's ends as vertex numbers: vertex ``i`` is ``names[i]``.
+
+    The numbering every graph command uses (:func:`vertex_numbers`: the sorted distinct node
+    ids, each end's rank among them), made once per command and shared by what needs it.
+
+    Attributes
+    ----------
+    names : Series
+        The sorted distinct node ids.
+    a, b : numpy.ndarray
+        The vertex number of each tie's ends (int64), row by row.
+    """
+
+    names: pl.Series
+    a: np.ndarray
+    b: np.ndarray
+
+    @classmethod
+    def of(cls, ties: pl.DataFrame) -> Vertices:
+        """The numbering of ``ties``' ends ``a`` and ``b``."""
+        return cls(*vertex_numbers(ties["a"], ties["b"]))
+
+    def subset(self, keep: np.ndarray) -> Vertices:
+        """The numbering of the ties where ``keep`` is true, as :meth:`of` would make it.
+
+        The vertices left are renumbered in order, so the names stay sorted: no strings hashed
+        or sorted again.
+        """
+        a, b = self.a[keep], self.b[keep]
+        used = np.zeros(self.names.len(), dtype=bool)
+        used[a] = True
+        used[b] = True
+        renumbered = np.cumsum(used) - 1
+        return Vertices(self.names.filter(pl.Series(used)), renumbered[a], renumbered[b])
 
 
 def vertex_numbers(a: pl.Series, b: pl.Series) -> tuple[pl.Series, np.ndarray, np.ndarray]:
@@ -1121,18 +1183,28 @@ def sorted_ranks(values: pl.Series) -> tuple[pl.Series, np.ndarray]:
     return distinct.gather(order), rank[codes.to_numpy()]
 
 
-def to_igraph(ties: pl.DataFrame) -> tuple[igraph.Graph, pl.Series]:
+def to_igraph(
+    ties: pl.DataFrame, *, vertices: Vertices | None = None
+) -> tuple[igraph.Graph, pl.Series]:
     """An undirected weighted igraph graph straight from the tie table's arrays.
 
     Vertices are the sorted node ids, so vertex ``i`` is ``names[i]`` and the graph does not
     depend on row order; no Python loop over edges (about 85 bytes per edge).
+
+    Parameters
+    ----------
+    ties : DataFrame
+        ``a``, ``b``, ``weight``.
+    vertices : Vertices, optional
+        ``Vertices.of(ties)``, when the caller has it already.
 
     Returns
     -------
     (igraph.Graph, Series)
         The graph with edge attribute ``weight``, and the node id of each vertex.
     """
-    names, ia, ib = vertex_numbers(ties["a"], ties["b"])
+    vertices = vertices if vertices is not None else Vertices.of(ties)
+    names, ia, ib = vertices.names, vertices.a, vertices.b
     graph = igraph_graph(names.len(), ia, ib, directed=False)
     graph.es["weight"] = ties["weight"].to_numpy()
     return graph, names

@@ -39,10 +39,10 @@ from relmine._gc import collector_paused
 from relmine.config import Settings
 from relmine.graph import (
     EXCLUSION_COLUMNS,
+    Vertices,
     Window,
     excluded_parties,
     party_cells,
-    vertex_numbers,
 )
 from relmine.store import Store
 
@@ -196,8 +196,10 @@ def detect_households(
     >>> households = detect_households(tie_features(store), store)  # doctest: +SKIP
     """
     settings = settings or store.settings
-    excluded = excluded_parties(ties, store, settings)
-    nodes, ia, ib = vertex_numbers(ties["a"], ties["b"])
+    vertices = Vertices.of(ties)
+    excluded = excluded_parties(ties, store, settings, vertices=vertices)
+    nodes, ia, ib = vertices.names, vertices.a, vertices.b
+    del vertices
     n = nodes.len()
     index = pl.DataFrame({"node_id": nodes, "i": pl.int_range(0, n, eager=True)})
     # Vertex numbers are ranks among the sorted node ids: no join on the strings. The scored

@@ -85,7 +85,7 @@ import polars as pl
 
 from relmine.config import Settings
 from relmine.errors import ConfigError, UnknownParty
-from relmine.graph import hotline_parties, igraph_graph, vertex_numbers
+from relmine.graph import Vertices, hotline_parties, igraph_graph, vertex_numbers
 from relmine.register import find_party
 from relmine.store import Store
 
@@ -297,10 +297,7 @@ def _build(
 
     register = store.scan("customers").select("customer_id", "kind").collect()
     companies = register.filter(pl.col("kind").str.to_lowercase() == "company")["customer_id"]
-    # only a party with hotline_min_degree contacts can be hotline-like: its ties are enough
-    degree = np.bincount(a, minlength=n) + np.bincount(b, minlength=n)
-    busy = degree >= settings.hotline_min_degree
-    hotlines = hotline_parties(ties.filter(pl.Series(busy[a] | busy[b])), settings)
+    hotlines = hotline_parties(ties, settings, vertices=Vertices(names, a, b))
     frame = pl.DataFrame({"node_id": names})
     company = frame["node_id"].is_in(companies.implode()).to_numpy()
     hotline = frame["node_id"].is_in(hotlines["node_id"].implode()).to_numpy()

@@ -22,7 +22,14 @@ import polars as pl
 
 from relmine.config import Settings
 from relmine.errors import ConfigError
-from relmine.graph import CHANNELS, Window, excluded_parties, phone_calls, relationship_events
+from relmine.graph import (
+    CHANNELS,
+    Vertices,
+    Window,
+    excluded_parties,
+    phone_calls,
+    relationship_events,
+)
 from relmine.profile import WEEKDAYS, _scan_output
 from relmine.report import charts
 from relmine.report.charts import Chart, Drawing
@@ -471,8 +478,11 @@ def _communities(
         return frame.select("node_id", "community_id", "community_size").collect()
     from relmine.communities import detect_communities
 
-    apart = excluded_parties(ties, store, settings)
-    found = detect_communities(ties, method=method, resolution=resolution, seed=seed, apart=apart)
+    vertices = Vertices.of(ties)
+    apart = excluded_parties(ties, store, settings, vertices=vertices)
+    found = detect_communities(
+        ties, method=method, resolution=resolution, seed=seed, apart=apart, vertices=vertices
+    )
     sources["communities"] = (
         f"computed: {found.method}, resolution {found.resolution}, seed {seed}, "
         f"modularity {found.modularity:.4f}"
