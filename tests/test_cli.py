@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 
 from conftest import DATA, ROOT, run_cli, run_process
 from relmine import __version__
@@ -42,3 +45,32 @@ def test_python_m_relmine_runs_and_errors_are_one_line(tmp_path) -> None:
     assert proc.stderr.strip().splitlines() == [
         f"relmine: error: {DATA / 'binary.csv'} is not a text (CSV) file; relmine reads CSV exports"
     ]
+
+
+def test_allocator_settings_survive_a_parent_that_imported_polars() -> None:
+    """relmine's jemalloc options reach Polars even when started by a program using Polars.
+
+    ``import polars`` writes its own defaults into the environment, which a child process
+    inherits; relmine must not take them for the user's choice. A user's own value still wins
+    (it comes last). Checked in fresh interpreters, as the CLI starts.
+    """
+    show = "import relmine, os, polars; print(os.environ['_RJEM_MALLOC_CONF'])"
+
+    def final(conf: str | None) -> str:
+        env = {k: v for k, v in os.environ.items() if k != "_RJEM_MALLOC_CONF"}
+        env["PYTHONPATH"] = str(ROOT / "src")
+        if conf is not None:
+            env["_RJEM_MALLOC_CONF"] = conf
+        run = subprocess.run(
+            [sys.executable, "-c", show], env=env, capture_output=True, text=True, check=True
+        )
+        return run.stdout.strip()
+
+    ours = "background_thread:true,dirty_decay_ms:5000,muzzy_decay_ms:0"
+    polars_defaults = "dirty_decay_ms:500,muzzy_decay_ms:1000"
+    # Polars puts its defaults first and the variable after them: the last value of each
+    # option is the one jemalloc uses.
+    assert final(None) == f"{polars_defaults},{ours}"
+    assert final(polars_defaults) == f"{polars_defaults},{ours}"
+    assert final(f"{polars_defaults},narenas:2") == f"{polars_defaults},{ours},narenas:2"
+    assert final("dirty_decay_ms:100") == f"{polars_defaults},{ours},dirty_decay_ms:100"
