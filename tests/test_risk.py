@@ -182,3 +182,52 @@ def test_bad_setting(
     run = run_cli("risk", "--store", sample_store, "--ties", sample_ties)
     assert run.exit_code == 1
     assert "risk_damping must be between 0 and 1" in run.stderr
+
+
+def test_exposure_when_the_first_parties_by_id_reach_no_default(tmp_path: Path) -> None:
+    """Parties with no path to a default come first by id: their paths are null, not a crash.
+
+    300 customers ``A000``-``A299`` call one another in pairs, apart from everyone else; ``Z1``
+    has defaulted and ``Z2`` and ``Z3`` call it. (The paths were once NumPy object arrays, and
+    Polars took one whose first hundred values were ``None`` for an ``Object`` column: every
+    large store failed with an internal error.)
+    """
+    accounts = {2: "SK3112000000198742637541", 3: "SK0809000000000123123123"}
+    rows = ["customer_id,phone,account,name,defaulted,kind"]
+    rows += [f"A{i:03d},+42190500{i:04d},,Person {i},false,person" for i in range(300)]
+    rows += [
+        f"Z{i},+42191100000{i},{accounts.get(i, '')},Person Z{i},{'true' if i == 1 else 'false'},"
+        "person"
+        for i in (1, 2, 3)
+    ]
+    (tmp_path / "customers.csv").write_text("\n".join(rows) + "\n")
+    (tmp_path / "bank.csv").write_text(
+        "account,counterparty,amount,currency,booked_at,description\n"
+        f"{accounts[2]},{accounts[3]},-50.00,EUR,2026-03-05,dinner\n"
+    )
+    calls = ["caller,callee,start_time,duration_s,type"]
+    for i in range(0, 300, 2):
+        calls.append(f"+42190500{i:04d},+42190500{i + 1:04d},2026-03-02 18:00:00,60,voice")
+        calls.append(f"+42190500{i + 1:04d},+42190500{i:04d},2026-03-03 18:00:00,60,voice")
+    for i in (2, 3):
+        calls.append(f"+42191100000{i},+421911000001,2026-03-02 19:00:00,120,voice")
+        calls.append(f"+421911000001,+42191100000{i},2026-03-04 19:00:00,120,voice")
+    (tmp_path / "calls.csv").write_text("\n".join(calls) + "\n")
+    store = tmp_path / "store"
+    files = [tmp_path / f for f in ("customers.csv", "calls.csv", "bank.csv")]
+    run = run_cli("ingest", *files, "--store", store, "-q")
+    assert run.exit_code == 0, run.stderr
+    out = tmp_path / "risk.parquet"
+    run = run_cli("risk", "--store", store, "-o", out, "-q")
+    assert run.exit_code == 0, run.stderr
+    risk = pl.read_parquet(out)
+    assert risk.schema["exposure_path"] == pl.String == risk.schema["exposure_via"]
+    apart = risk.filter(pl.col("node_id").str.starts_with("A"))
+    assert apart.height == 300
+    assert (apart["exposure"] == 0).all()
+    assert apart["exposure_via"].is_null().all() and apart["exposure_path"].is_null().all()
+    exposed = risk.filter(pl.col("node_id").is_in(["Z2", "Z3"]))
+    assert (exposed["exposure"] > 0).all()
+    assert exposed["exposure_via"].to_list() == ["Z1", "Z1"]
+    assert exposed["exposure_path"].to_list() == ["Z1 (defaulted)"] * 2
+    assert risk.filter(pl.col("node_id") == "Z1")["exposure_path"].to_list() == ["own default"]

@@ -245,17 +245,13 @@ def default_exposure(
     ends_bad = np.zeros(n, dtype=bool)
     for step in steps[1:]:
         ends_bad |= (step >= 0) & bad[np.maximum(step, 0)]
-    name = names.to_numpy()
-    hops = [
-        pl.Series(np.where(step >= 0, name[np.maximum(step, 0)], None), dtype=pl.String)
-        for step in steps[1:]
-    ]
+    hops = [_names_at(names, step) for step in steps[1:]]
     path = pl.concat_str([pl.lit(h) for h in hops], separator=" > ", ignore_nulls=True)
     frame = pl.DataFrame(
         {
             "node_id": names,
             "exposure": exposure.round(6),
-            "exposure_via": pl.Series(np.where(via >= 0, name[np.maximum(via, 0)], None)),
+            "exposure_via": _names_at(names, via),
             "_bad": bad,
             "_ends_bad": ends_bad,
         }
@@ -271,6 +267,17 @@ def default_exposure(
         .when(pl.col("exposure") > 0)
         .then(pl.col("_path") + " ..."),
     ).sort("node_id")
+
+
+def _names_at(names: pl.Series, index: np.ndarray) -> pl.Series:
+    """``names[index]`` (vertex numbers), null where ``index`` is -1.
+
+    A Polars gather with null indices, not a NumPy object array of names and ``None``: Polars
+    guesses such an array's type from its first values, and a column whose first hundred
+    values are ``None`` became an ``Object`` column that cannot be a string one (a large graph
+    whose first nodes by id have no path to a default).
+    """
+    return names.gather(pl.Series(index, dtype=pl.Int64).replace(-1, None))
 
 
 def _dependence(edges: pl.DataFrame, names: pl.Series, settings: Settings) -> pl.DataFrame:
