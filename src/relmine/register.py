@@ -14,7 +14,7 @@ import polars as pl
 from relmine.errors import UnknownParty
 from relmine.store import Store
 
-__all__ = ["Party", "event_identifiers", "find_party", "node_map", "resolve"]
+__all__ = ["Party", "find_party", "node_map", "resolve"]
 
 
 def node_map(store: Store) -> pl.LazyFrame:
@@ -27,24 +27,6 @@ def node_map(store: Store) -> pl.LazyFrame:
         .drop_nulls("identifier")
         .unique("identifier", keep="first", maintain_order=True)
     )
-
-
-def event_identifiers(store: Store) -> pl.LazyFrame:
-    """Every identifier that takes part in a relationship event, with its channel.
-
-    Columns ``identifier`` and ``channel`` (``phone`` or ``account``); one row per distinct pair.
-    """
-    cdr = store.scan("cdr")
-    bank = store.scan("bank").filter(pl.col("counterparty").is_not_null())
-    parts = [
-        cdr.select(identifier=pl.col("caller")),
-        cdr.select(identifier=pl.col("callee")),
-    ]
-    phones = pl.concat(parts).with_columns(channel=pl.lit("phone"))
-    accounts = pl.concat(
-        [bank.select(identifier=pl.col("src")), bank.select(identifier=pl.col("dst"))]
-    ).with_columns(channel=pl.lit("account"))
-    return pl.concat([phones, accounts]).unique()
 
 
 def resolve(identifiers: pl.LazyFrame, store: Store, *, column: str = "identifier") -> pl.LazyFrame:

