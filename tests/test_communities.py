@@ -305,6 +305,42 @@ def test_cli_leiden_on_networkx_exits_1_with_one_line(sample_store: Path, tmp_pa
     assert not out.exists()
 
 
+@pytest.mark.parametrize("method", ["leiden", "cpm"])
+def test_leiden_makes_the_passes_the_settings_ask_for(
+    sample_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, method: str
+) -> None:
+    """``leiden_iterations``: 2 passes by default, 1, or as many as improve (-1).
+
+    On the sample the three give three different partitions, so each run is checked against
+    the library asked for that many passes.
+    """
+    store = Store.open(sample_store)
+    ties = tie_features(store)
+    apart = excluded_parties(ties, store, store.settings)
+    found = {}
+    for passes in ("1", "2", "-1", None):
+        if passes is None:
+            monkeypatch.delenv("RELMINE_LEIDEN_ITERATIONS", raising=False)
+        else:
+            monkeypatch.setenv("RELMINE_LEIDEN_ITERATIONS", passes)
+        out = tmp_path / f"{passes}.parquet"
+        run = run_cli("communities", "--store", sample_store, "--method", method, "-o", out, "-q")
+        assert run.exit_code == 0, run.stderr
+        found[passes] = pl.read_parquet(out)
+        expected = detect_communities(
+            ties, method=method, apart=apart, leiden_iterations=int(passes or 2)
+        ).frame
+        assert_frame_equal(found[passes], expected)
+    assert_frame_equal(found[None], found["2"])
+    assert not found["1"].equals(found["2"]) and not found["1"].equals(found["-1"])
+    monkeypatch.setenv("RELMINE_LEIDEN_ITERATIONS", "0")
+    run = run_cli("communities", "--store", sample_store, "--method", method)
+    assert run.exit_code == 1
+    assert run.stderr.strip().splitlines() == [
+        "relmine: error: setting leiden_iterations must be at least 1, or -1 (as many as improve)"
+    ]
+
+
 @pytest.mark.parametrize("resolution", ["0", "-0.5"])
 def test_cli_rejects_a_resolution_that_is_not_positive(
     sample_store: Path, tmp_path: Path, resolution: str

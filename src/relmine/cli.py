@@ -556,6 +556,7 @@ def communities(
         engine=engine.value,
         apart=excluded_parties(ties, opened, opened.settings, vertices=vertices),
         vertices=vertices,
+        leiden_iterations=opened.settings.leiden_iterations,
     )
     del vertices
     if stats is not None:

@@ -111,6 +111,7 @@ def detect_communities(
     engine: str = "igraph",
     apart: pl.DataFrame | None = None,
     vertices: Vertices | None = None,
+    leiden_iterations: int = 2,
 ) -> CommunityResult:
     """Partition the tie graph into communities.
 
@@ -134,6 +135,9 @@ def detect_communities(
     vertices : Vertices, optional
         ``Vertices.of(ties)``, when the caller has it already (for ``apart``, say): the ties
         are numbered once, and the graph of the ties kept is numbered from it.
+    leiden_iterations : int
+        Passes of Leiden over the partition (``leiden_iterations`` of the settings); -1 for as
+        many as improve it, which on millions of ties can take many minutes for little gain.
 
     Returns
     -------
@@ -158,6 +162,8 @@ def detect_communities(
         raise ConfigError(f"unknown engine {engine!r}; use igraph or networkx")
     if not math.isfinite(resolution) or resolution <= 0:
         raise ConfigError("--resolution must be a positive number")
+    if leiden_iterations == 0 or leiden_iterations < -1:
+        raise ConfigError("leiden_iterations must be at least 1, or -1 (as many as improve)")
     if engine == "networkx" and method != "louvain":
         raise ConfigError(f"--method {method} needs --engine igraph")
     social = ties.select("a", "b", "weight")  # not a copy of the wide tie table
@@ -176,7 +182,9 @@ def detect_communities(
         if engine == "networkx":
             names, membership, modularity = _networkx_louvain(social, resolution, seed)
         else:
-            names, membership, modularity = _igraph(social, vertices, method, resolution, seed)
+            names, membership, modularity = _igraph(
+                social, vertices, method, resolution, seed, leiden_iterations
+            )
     found = pl.DataFrame(
         {"node_id": names, "label": membership}, schema={"node_id": pl.String, "label": pl.Int64}
     )
@@ -191,7 +199,12 @@ def detect_communities(
 
 
 def _igraph(
-    ties: pl.DataFrame, vertices: Vertices, method: str, resolution: float, seed: int
+    ties: pl.DataFrame,
+    vertices: Vertices,
+    method: str,
+    resolution: float,
+    seed: int,
+    leiden_iterations: int,
 ) -> tuple[list[str], list[int], float]:
     igraph = load_igraph()
 
@@ -206,7 +219,7 @@ def _igraph(
                 objective_function="CPM" if method == "cpm" else "modularity",
                 weights="weight",
                 resolution=resolution,
-                n_iterations=-1,
+                n_iterations=leiden_iterations,
             )
     finally:
         igraph.set_random_number_generator(random)

@@ -477,7 +477,12 @@ def contact_card(
         raise ConfigError(
             "the number of contacts to show (--top, profile_top_contacts) must be ≥ 1"
         )
-    options = {"method": method, "resolution": resolution, "seed": seed}
+    options = {
+        "method": method,
+        "resolution": resolution,
+        "seed": seed,
+        "leiden_iterations": settings.leiden_iterations,
+    }
     ctx = _Context(
         store,
         party,

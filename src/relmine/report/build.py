@@ -481,7 +481,13 @@ def _communities(
     vertices = Vertices.of(ties)
     apart = excluded_parties(ties, store, settings, vertices=vertices)
     found = detect_communities(
-        ties, method=method, resolution=resolution, seed=seed, apart=apart, vertices=vertices
+        ties,
+        method=method,
+        resolution=resolution,
+        seed=seed,
+        apart=apart,
+        vertices=vertices,
+        leiden_iterations=settings.leiden_iterations,
     )
     sources["communities"] = (
         f"computed: {found.method}, resolution {found.resolution}, seed {seed}, "
