@@ -159,6 +159,51 @@ def test_exports_for_gephi(tiny: Path, tmp_path: Path, fmt: str) -> None:
     )
 
 
+@pytest.mark.parametrize("fmt", ["graphml", "gexf"])
+def test_exports_read_back_as_the_tie_graph(sample_store: Path, tmp_path: Path, fmt: str) -> None:
+    """Every tie and every feature, with its type, as ``to_networkx`` has them; the same bytes
+    twice (no date in the file). Written a slice at a time, not through NetworkX's writers."""
+    ties = _graph(sample_store, tmp_path, "-q")
+    files = [tmp_path / f"1.{fmt}", tmp_path / f"2.{fmt}"]
+    for out in files:
+        run = run_cli("graph", "--store", sample_store, "-o", out, "-q")
+        assert run.exit_code == 0, run.stderr
+    assert files[0].read_bytes() == files[1].read_bytes()
+    graph = nx.read_graphml(files[0]) if fmt == "graphml" else nx.read_gexf(files[0])
+    expected = to_networkx(ties)
+    assert sorted(graph.nodes) == sorted(expected.nodes)
+    assert graph.number_of_edges() == expected.number_of_edges() == ties.height
+    for a, b, features in expected.edges(data=True):
+        read = {k: v for k, v in graph.edges[a, b].items() if k not in ("id", "label")}
+        assert read == features, (a, b)
+        assert {k: type(v) for k, v in read.items()} == {k: type(v) for k, v in features.items()}
+
+
+def test_exports_escape_what_xml_would_misread(tmp_path: Path) -> None:
+    """Register ids are free text: ``&``, ``<``, ``>`` and quotes in them stay text."""
+    odd = ['A&B "one"', "<C2>"]
+    (tmp_path / "customers.csv").write_text(
+        "customer_id,phone,name,kind\n"
+        f'"{odd[0].replace(chr(34), chr(34) * 2)}",+421905000001,X,person\n'
+        f"{odd[1]},+421905000002,Y,person\n"
+    )
+    (tmp_path / "calls.csv").write_text(
+        "caller,callee,start_time,duration_s,type\n"
+        "+421905000001,+421905000002,2026-03-02 18:00:00,60,voice\n"
+        "+421905000002,+421905000001,2026-03-03 18:00:00,60,voice\n"
+    )
+    store = tmp_path / "store"
+    files = [tmp_path / "customers.csv", tmp_path / "calls.csv"]
+    assert run_cli("ingest", *files, "--store", store, "-q").exit_code == 0
+    for fmt in ("graphml", "gexf"):
+        out = tmp_path / f"odd.{fmt}"
+        run = run_cli("graph", "--store", store, "-o", out, "-q")
+        assert run.exit_code == 0, run.stderr
+        graph = nx.read_graphml(out) if fmt == "graphml" else nx.read_gexf(out)
+        assert sorted(graph.nodes) == sorted(odd)
+        assert graph.has_edge(*odd)
+
+
 def test_parquet_to_stdout_is_readable_from_a_pipe(tiny: Path) -> None:
     proc = run_process("graph", "--store", tiny, "-o", "-", text=False)
     assert proc.returncode == 0, proc.stderr
