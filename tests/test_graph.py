@@ -204,6 +204,26 @@ def test_exports_escape_what_xml_would_misread(tmp_path: Path) -> None:
         assert graph.has_edge(*odd)
 
 
+@pytest.mark.parametrize("fmt", ["json", "ndjson"])
+def test_json_outputs_written_in_slices_are_one_encoding_of_the_table(
+    sample_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str
+) -> None:
+    """JSON and NDJSON are encoded some rows at a time (their text is several times the
+    table); the file is byte for byte what encoding the whole table at once gives."""
+    from relmine import output
+
+    ties = _graph(sample_store, tmp_path, "-q")
+    monkeypatch.setattr(output, "JSON_SLICE", 1_000)  # the sample's 10,857 ties: 11 slices
+    out = tmp_path / f"ties.{fmt}"
+    run = run_cli("graph", "--store", sample_store, "-o", out, "-q")
+    assert run.exit_code == 0, run.stderr
+    whole = io.BytesIO()
+    (ties.write_json if fmt == "json" else ties.write_ndjson)(whole)
+    assert ties.height > 10_000 and out.read_bytes() == whole.getvalue()
+    piped = run_cli("graph", "--store", sample_store, "-o", "-", "--format", fmt, "-q")
+    assert piped.exit_code == 0 and piped.stdout == whole.getvalue().decode()
+
+
 def test_parquet_to_stdout_is_readable_from_a_pipe(tiny: Path) -> None:
     proc = run_process("graph", "--store", tiny, "-o", "-", text=False)
     assert proc.returncode == 0, proc.stderr

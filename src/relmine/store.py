@@ -33,7 +33,7 @@ import os
 import re
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -116,11 +116,14 @@ def write_failure(exc: BaseException) -> str | None:
     return _WRITE_FAILURES.get(code) if code is not None else None
 
 
-def atomic_write_bytes(path: Path, data: bytes, *, mode: int | None = FILE_MODE) -> None:
+def atomic_write_bytes(
+    path: Path, data: bytes | Iterable[bytes], *, mode: int | None = FILE_MODE
+) -> None:
     """Replace ``path`` with ``data`` so that readers see the old or the new file, never half.
 
-    ``mode`` is the new file's permissions (owner-only by default, for the store); ``None``
-    leaves them to the umask, as for any file the user asked for.
+    ``data`` is the bytes, or pieces of them written one after the other. ``mode`` is the new
+    file's permissions (owner-only by default, for the store); ``None`` leaves them to the
+    umask, as for any file the user asked for.
     """
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     try:
@@ -129,7 +132,8 @@ def atomic_write_bytes(path: Path, data: bytes, *, mode: int | None = FILE_MODE)
         with open(fd, "wb") as fh:
             if mode is not None:
                 os.fchmod(fh.fileno(), mode)  # not narrowed or widened by the umask
-            fh.write(data)
+            for piece in [data] if isinstance(data, bytes) else data:
+                fh.write(piece)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
